@@ -1,0 +1,35 @@
+/* The syscall seam. All of the library's socket I/O goes through one
+ * sc_transport, so tests and the `sendall` fuzz target can replay any schedule
+ * of short writes, EINTR and EAGAIN without a kernel (curl's debug socket
+ * filter does the same).
+ */
+#ifndef SOCKCHECK_TRANSPORT_H
+#define SOCKCHECK_TRANSPORT_H
+
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct sc_transport sc_transport;
+
+/* Each operation returns >= 0 on success or -errno on failure, including -EINTR
+ * (the caller retries). errno is not part of the contract. */
+struct sc_transport {
+  ssize_t (*sendmsg)(const sc_transport *t, int fd, const struct msghdr *msg, int flags);
+  ssize_t (*recvmsg)(const sc_transport *t, int fd, struct msghdr *msg, int flags);
+  /* Waits until fd is ready for `events` (POLLIN/POLLOUT): 1 ready, 0 timed out,
+   * -errno on failure. timeout_ms < 0 waits without limit. */
+  int (*wait)(const sc_transport *t, int fd, short events, int timeout_ms);
+  void *ctx; /* owned by whoever built the transport */
+};
+
+/* The real kernel: sendmsg(2), recvmsg(2) and poll(2). Static, never NULL. */
+const sc_transport *sc_transport_kernel(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

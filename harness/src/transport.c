@@ -1,0 +1,38 @@
+/* The kernel transport: the only place the library calls sendmsg/recvmsg/poll. */
+#include "sockcheck/transport.h"
+
+#include <errno.h>
+#include <poll.h>
+
+#include "sockcheck/error.h"
+
+static ssize_t kernel_sendmsg(const sc_transport *t, int fd, const struct msghdr *msg, int flags) {
+  (void)t;
+  ssize_t n = sendmsg(fd, msg, flags);
+  return n < 0 ? SC_ERR(errno) : n;
+}
+
+static ssize_t kernel_recvmsg(const sc_transport *t, int fd, struct msghdr *msg, int flags) {
+  (void)t;
+  ssize_t n = recvmsg(fd, msg, flags);
+  return n < 0 ? SC_ERR(errno) : n;
+}
+
+static int kernel_wait(const sc_transport *t, int fd, short events, int timeout_ms) {
+  (void)t;
+  struct pollfd p = {.fd = fd, .events = events, .revents = 0};
+  int n = poll(&p, 1, timeout_ms);
+  if (n < 0) {
+    return SC_ERR(errno);
+  }
+  return n > 0 ? 1 : 0;
+}
+
+static const sc_transport kernel = {
+    .sendmsg = kernel_sendmsg,
+    .recvmsg = kernel_recvmsg,
+    .wait = kernel_wait,
+    .ctx = NULL,
+};
+
+const sc_transport *sc_transport_kernel(void) { return &kernel; }
