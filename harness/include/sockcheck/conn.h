@@ -18,16 +18,16 @@ extern "C" {
 #define SC_CONN_REPLY_LEN 2
 
 typedef enum sc_conn_state {
-  SC_CONN_OPEN = 0,  /* reading and replying */
-  SC_CONN_DRAINING,  /* peer sent EOF: flush owed replies, then close */
-  SC_CONN_CLOSED     /* done: the caller closes the socket */
+  SC_CONN_OPEN = 0, /* reading and replying */
+  SC_CONN_DRAINING, /* peer sent EOF: flush owed replies, then close */
+  SC_CONN_CLOSED    /* done: the caller closes the socket */
 } sc_conn_state;
 
 typedef struct sc_conn {
   sc_conn_state state;
-  size_t out_limit;    /* max reply bytes owed before reading pauses */
-  size_t out_pending;  /* reply bytes owed, not yet written */
-  uint64_t chunks_in;  /* messages received */
+  size_t out_limit;   /* max reply bytes owed before reading pauses */
+  size_t out_pending; /* reply bytes owed, not yet written */
+  uint64_t chunks_in; /* messages received */
   uint64_t bytes_in;
   uint64_t bytes_out;
 } sc_conn;

@@ -13,17 +13,17 @@ extern "C" {
 #endif
 
 typedef struct sc_server_config {
-  int listen_fd;       /* listening, non-blocking TCP socket (owned by the caller) */
-  int stop_fd;         /* readable => stop (signalfd or pipe); -1 for none */
-  size_t max_conns;    /* connection cap: further clients are accepted and closed */
-  size_t out_limit;    /* per-connection owed-reply bound (see sc_conn_init) */
-  size_t recv_buf;     /* bytes per recv() call */
-  FILE *log;           /* one line per event ("client 127.0.0.1:5555 connected"), or NULL */
+  int listen_fd;    /* listening, non-blocking TCP socket (owned by the caller) */
+  int stop_fd;      /* readable => stop (signalfd or pipe); -1 for none */
+  size_t max_conns; /* connection cap: further clients are accepted and closed */
+  size_t out_limit; /* per-connection owed-reply bound (see sc_conn_init) */
+  size_t recv_buf;  /* bytes per recv() call */
+  FILE *log;        /* one line per event ("client 127.0.0.1:5555 connected"), or NULL */
 } sc_server_config;
 
 typedef struct sc_server_stats {
   unsigned long long accepted;
-  unsigned long long rejected;  /* over the connection cap */
+  unsigned long long rejected; /* over the connection cap */
   unsigned long long messages;
   unsigned long long closed;
 } sc_server_stats;
