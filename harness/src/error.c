@@ -10,7 +10,8 @@ typedef struct {
   const char *message;
 } err_entry;
 
-#define E(x, msg) {x, #x, msg}
+#define E(x, msg) \
+  { x, #x, msg }
 static const err_entry table[] = {
     E(EPERM, "operation not permitted"),
     E(ENOENT, "no such file or directory"),

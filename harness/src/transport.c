@@ -35,4 +35,6 @@ static const sc_transport kernel = {
     .ctx = NULL,
 };
 
-const sc_transport *sc_transport_kernel(void) { return &kernel; }
+const sc_transport *sc_transport_kernel(void) {
+  return &kernel;
+}
