@@ -1,0 +1,581 @@
+/* The oracle: predicts each layout op's outcome on a model of the pair. Every
+ * rule names the behaviour ID it enforces (`grep -o 'RULE [A-Z0-9-]*'`). Check
+ * orders were measured on Linux 6.18 with probes (kernel = reference):
+ *   stream:    cmsg (EBADF/EINVAL) > name (EISCONN) > SEND_SHUTDOWN (EPIPE) > EFAULT
+ *   dgram:     cmsg > name (EINVAL) > size (EMSGSIZE) > own SHUT_WR (EPIPE) > EFAULT
+ *              > peer closed (ECONNREFUSED once, then ENOTCONN) > peer SHUT_RD (EPIPE)
+ *   seqpacket: cmsg > size > pending ECONNRESET > SEND_SHUTDOWN (EPIPE) > EFAULT
+ *   udp:       size > name (EINVAL) > cmsg (EINVAL; SCM_RIGHTS ignored) > own SHUT_WR
+ *              (EPIPE) > EFAULT; ECONNREFUSED may come at any call once the peer closed. */
+#include "sockcheck/oracle.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "sockcheck/error.h"
+#include "sockcheck/iov.h"
+
+void sc_oracle_init(sc_oracle *m, unsigned kind, bool nonblock) {
+  m->kind = (uint8_t)(kind % SC_LAYOUT_KIND_COUNT);
+  m->nonblock = nonblock ? 1 : 0;
+  for (unsigned e = 0; e < 2; e++) {
+    m->closed[e] = false;
+    m->rd_shut[e] = false;
+    m->wr_shut[e] = false;
+    m->reset[e] = false;
+    m->peer_gone[e] = 0;
+    m->icmp[e] = false;
+    m->q[e].used = 0;
+    m->q[e].head = 0;
+    m->q[e].count = 0;
+  }
+}
+
+static void expect_clear(sc_oracle_expect *ex, int flags) {
+  memset(ex, 0, sizeof *ex);
+  ex->flags = flags;
+  ex->rule = "?";
+}
+
+static void fail(sc_oracle_expect *ex, int err, const char *rule) {
+  if (ex->nerr < SC_ORACLE_MAX_ERRS) {
+    ex->errs[ex->nerr++] = err;
+  }
+  if (!ex->ok && ex->nerr == 1) {
+    ex->rule = rule;
+  }
+}
+
+static void succeed(sc_oracle_expect *ex, ssize_t ret, const char *rule) {
+  ex->ok = true;
+  ex->ret = ret;
+  if (ex->nerr == 0) {
+    ex->rule = rule;
+  }
+}
+
+static bool is_unix(const sc_oracle *m) { return m->kind != SC_LAYOUT_UDP; }
+
+static bool is_connected_kind(const sc_oracle *m) {
+  return m->kind == SC_LAYOUT_STREAM || m->kind == SC_LAYOUT_SEQPACKET;
+}
+
+/* Offset of the first byte that cannot be read (NULL base, nonzero length), or
+ * SIZE_MAX when the whole gather list is readable. */
+static size_t fault_offset(const sc_layout_op *op) {
+  size_t off = 0;
+  unsigned nseg = op->iov.nseg < 1 ? 1 : op->iov.nseg;
+  for (size_t i = 0; i < op->iov.count; i++) {
+    const sc_layout_seg *s = &op->iov.seg[i % nseg];
+    if (s->null_base && s->len > 0) {
+      return off;
+    }
+    off += s->len;
+  }
+  return SIZE_MAX;
+}
+
+static void predict_send(const sc_oracle *m, const sc_layout_op *op, sc_oracle_expect *ex) {
+  unsigned e = op->end;
+  unsigned p = e ^ 1u;
+  size_t n = sc_layout_iov_count(op);
+  size_t total = sc_layout_iov_total(op);
+  size_t fault = fault_offset(op);
+  bool bad_cmsg_len = op->ctl == SC_CTL_LEN_SMALL || op->ctl == SC_CTL_LEN_PAST_END;
+  bool named = op->name == SC_NAME_VALID || op->name == SC_NAME_SHORT ||
+               op->name == SC_NAME_OVERSIZE;
+
+  if (n > SC_IOV_MAX) {
+    fail(ex, EMSGSIZE, "X-IOVMAX"); /* RULE SEND-E: more than 1024 iovecs -> EMSGSIZE */
+    return;                         /* RULE X-IOVMAX: 1024 accepted, 1025 refused */
+  }
+  if (m->kind == SC_LAYOUT_UDP) {
+    if (m->icmp[e]) {
+      /* RULE X-PEERCLOSE: UDP peer gone, the ICMP error may surface at any call */
+      fail(ex, ECONNREFUSED, "X-PEERCLOSE");
+    }
+    if (total > SC_ORACLE_UDP_MAX) {
+      fail(ex, EMSGSIZE, "X-DGRAMBIG"); /* RULE X-DGRAMBIG: UDP datagram over 65507 */
+      return;
+    }
+    if (op->name == SC_NAME_SHORT) {
+      fail(ex, EINVAL, "SEND-3"); /* RULE SEND-3: msg_namelen shorter than sockaddr_in */
+      return;
+    }
+    if (bad_cmsg_len) {
+      fail(ex, EINVAL, "X-CMSG-E"); /* RULE X-CMSG-E: malformed cmsg_len -> EINVAL (UDP too) */
+      return;
+    }
+    if (m->wr_shut[e]) {
+      fail(ex, EPIPE, "X-SHUT"); /* RULE X-SHUT: send after own SHUT_WR -> EPIPE */
+      return;
+    }
+    if (fault != SIZE_MAX) {
+      fail(ex, EFAULT, "SEND-E"); /* RULE SEND-E: NULL base, nonzero length -> EFAULT */
+      return;
+    }
+    /* RULE SEND-1: returns the byte count; SEND-4: SCM_RIGHTS/CREDENTIALS ignored by UDP */
+    succeed(ex, (ssize_t)total, "SEND-1");
+    return;
+  }
+
+  /* AF_UNIX: scm_send runs first. */
+  if (bad_cmsg_len) {
+    fail(ex, EINVAL, "X-CMSG-E"); /* RULE X-CMSG-E: cmsg_len too small or past the end */
+    return;
+  }
+  if (op->ctl == SC_CTL_BAD_FD) {
+    fail(ex, EBADF, "X-CMSG-E"); /* RULE X-CMSG-E: SCM_RIGHTS with a bad fd -> EBADF */
+    return;
+  }
+  switch (m->kind) {
+    case SC_LAYOUT_STREAM:
+      if (named) {
+        fail(ex, EISCONN, "SEND-3"); /* RULE SEND-3: msg_name on a connected stream -> EISCONN */
+        return;
+      }
+      if (m->wr_shut[e]) {
+        /* RULE X-PEERCLOSE: stream peer closed (or shut down reading) -> EPIPE, even for 0 bytes */
+        /* RULE X-SHUT: own SHUT_WR -> EPIPE */
+        fail(ex, EPIPE, m->closed[p] ? "X-PEERCLOSE" : "X-SHUT");
+        return;
+      }
+      if (fault != SIZE_MAX) {
+        /* RULE SEND-E: EFAULT part-way through a stream gather list: a prefix may be sent */
+        fail(ex, EFAULT, "SEND-E");
+        ex->sent_max = fault;
+        return;
+      }
+      /* RULE SEND-2: the gathered bytes are sent in order */
+      /* RULE X-ZSEND: stream zero-length send returns 0, nothing queued */
+      succeed(ex, (ssize_t)total, total == 0 ? "X-ZSEND" : "SEND-2");
+      return;
+    case SC_LAYOUT_DGRAM:
+      if (named) {
+        fail(ex, EINVAL, "SEND-3"); /* RULE SEND-3: msg_name naming no bound socket -> EINVAL */
+        return;
+      }
+      if (total > SC_ORACLE_UNIX_DGRAM_MAX) {
+        fail(ex, EMSGSIZE, "X-DGRAMBIG"); /* RULE X-DGRAMBIG: datagram over SO_SNDBUF-32 */
+        return;
+      }
+      if (m->wr_shut[e]) {
+        fail(ex, EPIPE, "X-SHUT"); /* RULE X-SHUT: dgram send after own SHUT_WR -> EPIPE */
+        return;
+      }
+      if (fault != SIZE_MAX) {
+        fail(ex, EFAULT, "SEND-E"); /* RULE SEND-E: EFAULT, the datagram is not sent */
+        return;
+      }
+      if (m->peer_gone[e] == 1) {
+        fail(ex, ECONNREFUSED, "X-PEERCLOSE"); /* RULE X-PEERCLOSE: dgram peer closed */
+        return;
+      }
+      if (m->peer_gone[e] == 2) {
+        /* RULE X-PEERCLOSE: after the first ECONNREFUSED the pair is disconnected: ENOTCONN */
+        fail(ex, ENOTCONN, "X-PEERCLOSE");
+        return;
+      }
+      if (m->rd_shut[p]) {
+        fail(ex, EPIPE, "X-SHUT"); /* RULE X-SHUT: dgram peer did SHUT_RD -> EPIPE */
+        return;
+      }
+      /* RULE X-ZSEND: a zero-length datagram is sent and queued as a message */
+      succeed(ex, (ssize_t)total, total == 0 ? "X-ZSEND" : "SEND-1");
+      return;
+    case SC_LAYOUT_SEQPACKET:
+      /* msg_name is ignored on a connected seqpacket socket (measured) */
+      if (total > SC_ORACLE_UNIX_DGRAM_MAX) {
+        fail(ex, EMSGSIZE, "X-DGRAMBIG"); /* RULE X-DGRAMBIG: seqpacket record over SO_SNDBUF-32 */
+        return;
+      }
+      if (m->reset[e]) {
+        /* RULE X-PEERCLOSE: seqpacket peer closed with unread data: ECONNRESET reported once */
+        fail(ex, ECONNRESET, "X-PEERCLOSE");
+        return;
+      }
+      if (m->wr_shut[e]) {
+        /* RULE X-PEERCLOSE: seqpacket peer closed -> EPIPE */
+        /* RULE X-SHUT: seqpacket own SHUT_WR or peer SHUT_RD -> EPIPE */
+        fail(ex, EPIPE, m->closed[p] ? "X-PEERCLOSE" : "X-SHUT");
+        return;
+      }
+      if (fault != SIZE_MAX) {
+        fail(ex, EFAULT, "SEND-E"); /* RULE SEND-E: seqpacket EFAULT, record not sent */
+        return;
+      }
+      succeed(ex, (ssize_t)total, total == 0 ? "X-ZSEND" : "SEND-1");
+      return;
+    default:
+      return;
+  }
+}
+
+/* Descriptor installation for nfds carried, with a control buffer of room bytes
+ * (scm_detach_fds: as many as fit, MSG_CTRUNC if any is left out). */
+static void install_fds(sc_oracle_expect *ex, unsigned nfds, size_t room) {
+  ex->nfds = (uint8_t)nfds;
+  if (nfds == 0) {
+    return;
+  }
+  size_t fit = room >= sizeof(struct cmsghdr) ? (room - sizeof(struct cmsghdr)) / sizeof(int) : 0;
+  size_t inst = fit < nfds ? fit : nfds;
+  ex->nfds_installed = (uint8_t)inst;
+  if (inst < nfds) {
+    ex->msg_flags |= MSG_CTRUNC; /* RULE X-CTRUNC: fds sent, too little control room */
+  }
+  if (inst > 0) {
+    size_t cm = CMSG_SPACE(inst * sizeof(int));
+    ex->controllen = cm < room ? cm : room;
+  }
+}
+
+static const sc_oracle_chunk *head_chunk(const sc_oracle_queue *q, unsigned i) {
+  return &q->chunk[(q->head + i) % SC_ORACLE_MAX_CHUNKS];
+}
+
+/* Reading one message of a datagram kind. */
+static void read_message(const sc_oracle *m, unsigned e, const sc_layout_op *op, size_t room,
+                         sc_oracle_expect *ex) {
+  const sc_oracle_queue *q = &m->q[e];
+  const sc_oracle_chunk *c = head_chunk(q, 0);
+  size_t got = c->len < room ? c->len : room;
+  ex->bytes = q->data + c->off;
+  ex->nbytes = got;
+  if (c->len > room) {
+    /* RULE RECV-4: a datagram larger than the buffer sets MSG_TRUNC in msg_flags */
+    /* RULE X-SEQTRUNC: a seqpacket short read truncates the record */
+    ex->msg_flags |= MSG_TRUNC;
+  }
+  /* RULE RECV-4: with the MSG_TRUNC flag the real length is returned */
+  /* RULE X-ZLEN: zero-length buffer: 0 (or the real length with MSG_TRUNC) */
+  ssize_t ret = (op->flags & MSG_TRUNC) ? (ssize_t)c->len : (ssize_t)got;
+  install_fds(ex, c->nfds, op->ctl_len);
+  /* RULE PAIR-5: one recv returns one message; RULE RECV-5: empty datagrams too */
+  const char *rule = c->len == 0 ? "RECV-5" : (c->len > room ? "RECV-4" : "PAIR-5");
+  if (m->kind == SC_LAYOUT_SEQPACKET && c->len > room) {
+    rule = "X-SEQTRUNC";
+  }
+  if (room == 0) {
+    rule = "X-ZLEN";
+  }
+  succeed(ex, ret, rule);
+}
+
+/* Reading a stream: across sends, stopping after the first chunk with fds. */
+static void read_stream(const sc_oracle *m, unsigned e, const sc_layout_op *op, size_t room,
+                        sc_oracle_expect *ex, bool *drained) {
+  const sc_oracle_queue *q = &m->q[e];
+  size_t copied = 0;
+  unsigned fds = 0;
+  *drained = false;
+  ex->bytes = q->data + head_chunk(q, 0)->off + head_chunk(q, 0)->taken;
+  for (unsigned i = 0; i < q->count; i++) {
+    const sc_oracle_chunk *c = head_chunk(q, i);
+    size_t avail = c->len - c->taken;
+    size_t take = avail < room - copied ? avail : room - copied;
+    copied += take;
+    if (c->nfds > 0) {
+      fds = c->nfds; /* RULE SEND-4: descriptors arrive with the bytes of their send */
+      break;
+    }
+    if (take < avail || copied == room) {
+      break;
+    }
+    if (i + 1 == q->count) {
+      *drained = true;
+    }
+  }
+  ex->nbytes = copied;
+  install_fds(ex, fds, op->ctl_len);
+  /* RULE RECV-2: the bytes fill the iovecs in order; RULE PAIR-2: byte-exact */
+  succeed(ex, (ssize_t)copied, "RECV-2");
+}
+
+static void predict_recv_core(const sc_oracle *m, const sc_layout_op *op, sc_oracle_expect *ex) {
+  unsigned e = op->end;
+  const sc_oracle_queue *q = &m->q[e];
+  size_t room = sc_layout_iov_total(op);
+  if (sc_layout_iov_count(op) > SC_IOV_MAX) {
+    fail(ex, EMSGSIZE, "RECV-E"); /* RULE RECV-E: more than 1024 iovecs -> EMSGSIZE */
+    return;
+  }
+  switch (m->kind) {
+    case SC_LAYOUT_STREAM:
+      if (q->count > 0) {
+        bool drained = false;
+        read_stream(m, e, op, room, ex, &drained);
+        if (drained && (op->flags & MSG_WAITALL) && ex->ret < (ssize_t)room && m->reset[e]) {
+          ex->rule = "X-PEERCLOSE"; /* the WAITALL read met the pending reset and cleared it */
+        }
+        return;
+      }
+      if (m->reset[e]) {
+        /* RULE X-PEERCLOSE: stream peer closed with unread data: ECONNRESET once, after data */
+        fail(ex, ECONNRESET, "X-PEERCLOSE");
+        return;
+      }
+      if (m->rd_shut[e]) {
+        /* RULE RECV-5: a closed stream peer gives 0; RULE X-SHUT: EOF after SHUT_WR */
+        succeed(ex, 0, m->closed[e ^ 1u] ? "RECV-5" : "X-SHUT");
+        return;
+      }
+      /* RULE RECV-E: nothing queued with MSG_DONTWAIT -> EAGAIN */
+      /* RULE PAIR-3: what an end wrote is not readable at that end */
+      fail(ex, EAGAIN, (op->flags & MSG_WAITALL) ? "X-WAITALL" : "RECV-E");
+      return;
+    case SC_LAYOUT_SEQPACKET:
+      if (m->reset[e]) {
+        /* RULE X-PEERCLOSE: seqpacket reports ECONNRESET before queued records */
+        fail(ex, ECONNRESET, "X-PEERCLOSE");
+        return;
+      }
+      if (q->count > 0) {
+        read_message(m, e, op, room, ex);
+        return;
+      }
+      if (m->rd_shut[e]) {
+        succeed(ex, 0, m->closed[e ^ 1u] ? "RECV-5" : "X-SHUT"); /* RULE X-SHUT: seqpacket EOF */
+        return;
+      }
+      fail(ex, EAGAIN, (op->flags & MSG_WAITALL) ? "X-WAITALL" : "RECV-E"); /* RULE RECV-E */
+      return;
+    case SC_LAYOUT_DGRAM:
+    case SC_LAYOUT_UDP:
+      if (m->kind == SC_LAYOUT_UDP && m->icmp[e]) {
+        fail(ex, ECONNREFUSED, "X-PEERCLOSE"); /* RULE X-PEERCLOSE: UDP ICMP error on recv */
+      }
+      if (q->count > 0) {
+        read_message(m, e, op, room, ex);
+        return;
+      }
+      /* RULE RECV-E: empty datagram queue -> EAGAIN (no EOF on datagram sockets) */
+      fail(ex, EAGAIN, (op->flags & MSG_WAITALL) ? "X-WAITALL" : "RECV-E");
+      return;
+    default:
+      return;
+  }
+}
+
+static void predict_recv(const sc_oracle *m, const sc_layout_op *op, sc_oracle_expect *ex) {
+  predict_recv_core(m, op, ex);
+  if (m->nonblock || (op->flags & MSG_DONTWAIT)) {
+    return;
+  }
+  /* A blocking call that could block is made with MSG_DONTWAIT: the outcome is
+   * the same, and the target never hangs. */
+  bool would_block = false;
+  for (unsigned i = 0; i < ex->nerr; i++) {
+    would_block = would_block || ex->errs[i] == EAGAIN;
+  }
+  if (m->kind == SC_LAYOUT_STREAM && (op->flags & MSG_WAITALL) && ex->ok &&
+      ex->ret < (ssize_t)sc_layout_iov_total(op)) {
+    would_block = true; /* RULE X-WAITALL: a short WAITALL read would wait for more */
+  }
+  if (would_block) {
+    ex->flags |= MSG_DONTWAIT;
+  }
+}
+
+void sc_oracle_predict(const sc_oracle *m, const sc_layout_op *op, sc_oracle_expect *ex) {
+  expect_clear(ex, op->flags);
+  switch (op->type) {
+    case SC_OP_SEND:
+      predict_send(m, op, ex);
+      break;
+    case SC_OP_RECV:
+      predict_recv(m, op, ex);
+      break;
+    case SC_OP_CLOSE:
+      succeed(ex, 0, "PAIR-4"); /* RULE PAIR-4: each side closes the end it does not use */
+      break;
+    case SC_OP_SHUTDOWN:
+      succeed(ex, 0, "X-SHUT"); /* RULE X-SHUT: shutdown of a connected (or orphaned) end -> 0 */
+      break;
+    default:
+      break;
+  }
+}
+
+bool sc_oracle_allows(const sc_oracle_expect *ex, ssize_t ret, size_t sent) {
+  if (ret >= 0) {
+    return ex->ok && ret == ex->ret;
+  }
+  for (unsigned i = 0; i < ex->nerr; i++) {
+    if (SC_ERR(ex->errs[i]) == ret) {
+      return ex->errs[i] == EFAULT ? sent <= ex->sent_max : sent == 0;
+    }
+  }
+  return false;
+}
+
+static void enqueue(sc_oracle *m, unsigned e, const sc_layout_op *op, size_t len, unsigned nfds) {
+  sc_oracle_queue *q = &m->q[e];
+  if (q->count >= SC_ORACLE_MAX_CHUNKS || len > sizeof q->data - q->used) {
+    return; /* cannot happen with normalised layouts (sends are capped) */
+  }
+  size_t n = sc_layout_send_iov(op, m->scratch, SC_LAYOUT_MAX_IOV + 1);
+  size_t got = sc_iov_gather(m->scratch, (int)n, q->data + q->used, len);
+  sc_oracle_chunk *c = &q->chunk[(q->head + q->count) % SC_ORACLE_MAX_CHUNKS];
+  c->off = q->used;
+  c->len = (uint32_t)got;
+  c->taken = 0;
+  c->nfds = (uint8_t)nfds;
+  q->used += (uint32_t)got;
+  q->count++;
+}
+
+static void pop(sc_oracle_queue *q) {
+  q->head = (uint8_t)((q->head + 1) % SC_ORACLE_MAX_CHUNKS);
+  q->count--;
+  if (q->count == 0) {
+    q->head = 0;
+    q->used = 0;
+  }
+}
+
+static void commit_send(sc_oracle *m, const sc_layout_op *op, ssize_t ret, size_t sent) {
+  unsigned e = op->end;
+  unsigned p = e ^ 1u;
+  unsigned nfds = (is_unix(m) && op->ctl == SC_CTL_RIGHTS) ? op->nfds : 0;
+  if (ret == SC_ERR(ECONNREFUSED) && m->kind == SC_LAYOUT_DGRAM) {
+    m->peer_gone[e] = 2;
+  }
+  if (ret == SC_ERR(ECONNRESET)) {
+    m->reset[e] = false;
+  }
+  size_t len = ret >= 0 ? (size_t)ret : (ret == SC_ERR(EFAULT) ? sent : 0);
+  if (ret < 0 && len == 0) {
+    return;
+  }
+  if (m->closed[p]) {
+    return; /* UDP to a closed port: dropped */
+  }
+  if (m->kind == SC_LAYOUT_STREAM && len == 0) {
+    return; /* X-ZSEND: nothing queued; descriptors of an empty stream send are dropped */
+  }
+  enqueue(m, p, op, len, nfds);
+}
+
+static void commit_recv(sc_oracle *m, const sc_layout_op *op, const sc_oracle_expect *ex,
+                        ssize_t ret) {
+  unsigned e = op->end;
+  sc_oracle_queue *q = &m->q[e];
+  if (ret == SC_ERR(ECONNRESET)) {
+    m->reset[e] = false;
+    return;
+  }
+  if (ret < 0 || q->count == 0 || (ex->flags & MSG_PEEK)) {
+    return;
+  }
+  if (m->kind != SC_LAYOUT_STREAM) {
+    pop(q);
+    return;
+  }
+  size_t left = ex->nbytes;
+  bool fds_seen = false;
+  while (q->count > 0 && !fds_seen) {
+    sc_oracle_chunk *c = &q->chunk[q->head];
+    size_t avail = c->len - c->taken;
+    size_t take = avail < left ? avail : left;
+    c->taken += (uint32_t)take;
+    left -= take;
+    fds_seen = c->nfds > 0;
+    c->nfds = 0; /* detached by this read, installed or not */
+    if (c->taken < c->len) {
+      break;
+    }
+    pop(q);
+    if (left == 0) {
+      break;
+    }
+  }
+  if ((ex->flags & MSG_WAITALL) && !fds_seen && q->count == 0 &&
+      ex->nbytes < sc_layout_iov_total(op)) {
+    m->reset[e] = false; /* the WAITALL read ran into the empty queue: sock_error() cleared */
+  }
+}
+
+void sc_oracle_commit(sc_oracle *m, const sc_layout_op *op, const sc_oracle_expect *ex,
+                      ssize_t ret, size_t sent) {
+  unsigned e = op->end;
+  unsigned p = e ^ 1u;
+  switch (op->type) {
+    case SC_OP_SEND:
+      commit_send(m, op, ret, sent);
+      break;
+    case SC_OP_RECV:
+      if (m->kind == SC_LAYOUT_UDP && ret == SC_ERR(ECONNREFUSED)) {
+        break;
+      }
+      commit_recv(m, op, ex, ret);
+      break;
+    case SC_OP_CLOSE:
+      if (!m->closed[p]) {
+        if (is_connected_kind(m)) {
+          if (m->q[e].count > 0) {
+            m->reset[p] = true; /* closed with unread data: the peer sees ECONNRESET */
+          }
+          m->rd_shut[p] = true;
+          m->wr_shut[p] = true;
+        } else if (m->kind == SC_LAYOUT_DGRAM) {
+          m->peer_gone[p] = 1;
+        } else {
+          m->icmp[p] = true;
+        }
+      }
+      m->closed[e] = true;
+      m->q[e].count = 0;
+      m->q[e].head = 0;
+      m->q[e].used = 0;
+      break;
+    case SC_OP_SHUTDOWN: {
+      bool rd = op->how == SHUT_RD || op->how == SHUT_RDWR;
+      bool wr = op->how == SHUT_WR || op->how == SHUT_RDWR;
+      m->rd_shut[e] = m->rd_shut[e] || rd;
+      m->wr_shut[e] = m->wr_shut[e] || wr;
+      if (is_connected_kind(m) && !m->closed[p]) {
+        /* stream/seqpacket: the peer's opposite direction is shut too */
+        m->wr_shut[p] = m->wr_shut[p] || rd;
+        m->rd_shut[p] = m->rd_shut[p] || wr;
+      }
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+size_t sc_oracle_queued_bytes(const sc_oracle *m, unsigned e) {
+  const sc_oracle_queue *q = &m->q[e & 1u];
+  size_t n = 0;
+  for (unsigned i = 0; i < q->count; i++) {
+    const sc_oracle_chunk *c = head_chunk(q, i);
+    n += c->len - c->taken;
+  }
+  return n;
+}
+
+size_t sc_oracle_queued_msgs(const sc_oracle *m, unsigned e) { return m->q[e & 1u].count; }
+
+void sc_oracle_print_expect(const sc_oracle_expect *ex, FILE *out) {
+  bool any = false;
+  if (ex->ok) {
+    fprintf(out, "ok %zd", ex->ret);
+    if (ex->nbytes > 0 || ex->msg_flags != 0 || ex->nfds > 0) {
+      fprintf(out, " (%zu bytes, msg_flags=%#x, fds %u/%u, controllen %zu)", ex->nbytes,
+              (unsigned)ex->msg_flags, ex->nfds_installed, ex->nfds, ex->controllen);
+    }
+    any = true;
+  }
+  for (unsigned i = 0; i < ex->nerr; i++) {
+    fprintf(out, "%s%s", any ? " | " : "", sc_err_name(ex->errs[i]));
+    if (ex->errs[i] == EFAULT && ex->sent_max > 0) {
+      fprintf(out, " after 0..%zu bytes", ex->sent_max);
+    }
+    any = true;
+  }
+  fprintf(out, "%s [%s] call flags=%#x\n", any ? "" : "nothing", ex->rule, (unsigned)ex->flags);
+}

@@ -1,0 +1,936 @@
+/* Unit tests for msg.c. The first half drives sc_send_all / sc_recv_msg /
+ * sc_recv_fill through a FAKE transport whose ctx holds a schedule of results
+ * (short writes of k bytes, -EINTR, -EAGAIN, errors, 0), so every partial-I/O
+ * path is replayed without a kernel. The second half uses real socketpairs.
+ * Behaviour IDs: SEND-2 (gather order), SEND-4 (control), SEND-E, RECV-2, RECV-4,
+ * X-CTRUNC, X-PEERCLOSE, X-ZSEND. */
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "sockcheck/cmsg.h"
+#include "sockcheck/error.h"
+#include "sockcheck/iov.h"
+#include "sockcheck/msg.h"
+#include "sockcheck/pair.h"
+
+#define IOV(p, n) ((struct iovec){.iov_base = (void *)(p), .iov_len = (n)})
+
+/* ---- the fake transport ---- */
+
+enum { STEP_TAKE = 0, STEP_ERR = 1, STEP_CLAIM = 2 };
+
+typedef struct step {
+  int kind; /* STEP_TAKE: accept/deliver up to k bytes; STEP_ERR: return -k;
+               STEP_CLAIM: return k without touching any byte */
+  size_t k;
+} step;
+
+#define MAX_STEPS 64
+#define OUT_CAP 8192
+
+typedef struct fake {
+  step steps[MAX_STEPS];
+  size_t nsteps;
+  size_t pos;           /* next step; past the end every call takes everything */
+  int waits[MAX_STEPS]; /* results of wait(), in order; past the end: 1 */
+  size_t nwaits;
+  size_t wpos;
+  /* What the send side saw. */
+  unsigned char out[OUT_CAP];
+  size_t outlen;
+  int calls;
+  int control_calls;      /* calls that carried msg_control */
+  int first_control_call; /* index of the first call with control, -1 none */
+  int name_calls;         /* calls that carried msg_name */
+  int nosignal_calls;
+  int last_flags;
+  short last_events;
+  int last_timeout;
+  /* The receive side's source stream. */
+  const unsigned char *in;
+  size_t inlen;
+  size_t inpos;
+} fake;
+
+static step take(size_t k) {
+  return (step){STEP_TAKE, k};
+}
+static step err(int e) {
+  return (step){STEP_ERR, (size_t)e};
+}
+static step claim(size_t k) {
+  return (step){STEP_CLAIM, k};
+}
+
+static const step *next_step(fake *f) {
+  static const step all = {STEP_TAKE, SIZE_MAX};
+  if (f->pos < f->nsteps) {
+    return &f->steps[f->pos++];
+  }
+  return &all;
+}
+
+static ssize_t fake_sendmsg(const sc_transport *t, int fd, const struct msghdr *msg, int flags) {
+  (void)fd;
+  fake *f = t->ctx;
+  int idx = f->calls++;
+  f->last_flags = flags;
+  if (flags & MSG_NOSIGNAL) {
+    f->nosignal_calls++;
+  }
+  if (msg->msg_name != NULL) {
+    f->name_calls++;
+  }
+  const step *s = next_step(f);
+  if (s->kind == STEP_ERR) {
+    return -(ssize_t)s->k;
+  }
+  if (msg->msg_control != NULL) {
+    f->control_calls++;
+    if (f->first_control_call < 0) {
+      f->first_control_call = idx;
+    }
+  }
+  if (s->kind == STEP_CLAIM) {
+    return (ssize_t)s->k;
+  }
+  size_t n = sc_iov_gather(msg->msg_iov, (int)msg->msg_iovlen, f->out + f->outlen,
+                           s->k < OUT_CAP - f->outlen ? s->k : OUT_CAP - f->outlen);
+  f->outlen += n;
+  return (ssize_t)n;
+}
+
+static ssize_t fake_recvmsg(const sc_transport *t, int fd, struct msghdr *msg, int flags) {
+  (void)fd;
+  (void)flags;
+  fake *f = t->ctx;
+  f->calls++;
+  const step *s = next_step(f);
+  if (s->kind == STEP_ERR) {
+    return -(ssize_t)s->k;
+  }
+  if (s->kind == STEP_CLAIM) {
+    return (ssize_t)s->k;
+  }
+  size_t left = f->inlen - f->inpos;
+  size_t n = sc_iov_scatter(msg->msg_iov, (int)msg->msg_iovlen, f->in + f->inpos,
+                            s->k < left ? s->k : left);
+  f->inpos += n;
+  msg->msg_flags = 0;
+  return (ssize_t)n;
+}
+
+static int fake_wait(const sc_transport *t, int fd, short events, int timeout_ms) {
+  (void)fd;
+  fake *f = t->ctx;
+  f->last_events = events;
+  f->last_timeout = timeout_ms;
+  if (f->wpos < f->nwaits) {
+    return f->waits[f->wpos++];
+  }
+  f->wpos++;
+  return 1;
+}
+
+static void fake_init(fake *f, sc_transport *t, const step *steps, size_t n) {
+  memset(f, 0, sizeof(*f));
+  f->first_control_call = -1;
+  assert_true(n <= MAX_STEPS);
+  if (n > 0) {
+    memcpy(f->steps, steps, n * sizeof(*steps));
+  }
+  f->nsteps = n;
+  t->sendmsg = fake_sendmsg;
+  t->recvmsg = fake_recvmsg;
+  t->wait = fake_wait;
+  t->ctx = f;
+}
+
+/* A 5-entry gather list with zero-length and NULL entries: "abc" "" "defgh" "ij". */
+static const char *const CONCAT = "abcdefghij";
+static void make_msg(struct msghdr *m, struct iovec *v) {
+  v[0] = IOV("abc", 3);
+  v[1] = IOV(NULL, 0);
+  v[2] = IOV("defgh", 5);
+  v[3] = IOV("xyz", 0);
+  v[4] = IOV("ij", 2);
+  memset(m, 0, sizeof(*m));
+  m->msg_iov = v;
+  m->msg_iovlen = 5;
+}
+
+/* ---- sc_send_all over the fake ---- */
+
+/* SEND-2: output == concatenation of the iovecs, each byte once, whatever the
+ * short-write schedule. */
+static void send_all_short_writes_gather_order(void **state) {
+  (void)state;
+  struct iovec v[5];
+  struct msghdr m;
+  make_msg(&m, v);
+  const step s[] = {take(1), take(3), take(2), take(1), take(100)};
+  fake f;
+  sc_transport t;
+  fake_init(&f, &t, s, 5);
+  size_t sent = 99;
+  assert_int_equal(sc_send_all(&t, 3, &m, 0, -1, &sent), 10);
+  assert_int_equal(sent, 10);
+  assert_int_equal(f.outlen, 10);
+  assert_memory_equal(f.out, CONCAT, 10);
+  assert_int_equal(f.calls, 5);
+}
+
+/* SEND-2, exhaustive: every constant short-write size k from 1 to total. */
+static void send_all_every_write_size(void **state) {
+  (void)state;
+  for (size_t k = 1; k <= 11; k++) {
+    struct iovec v[5];
+    struct msghdr m;
+    make_msg(&m, v);
+    step s[MAX_STEPS];
+    for (size_t i = 0; i < MAX_STEPS; i++) {
+      s[i] = take(k);
+    }
+    fake f;
+    sc_transport t;
+    fake_init(&f, &t, s, MAX_STEPS);
+    assert_int_equal(sc_send_all(&t, 3, &m, 0, -1, NULL), 10);
+    assert_int_equal(f.outlen, 10);
+    assert_memory_equal(f.out, CONCAT, 10);
+    assert_int_equal(f.calls, (int)((10 + k - 1) / k));
+  }
+}
+
+/* The caller's msghdr and iovec array are never written (memcmp against copies). */
+static void send_all_leaves_caller_untouched(void **state) {
+  (void)state;
+  struct iovec v[5];
+  struct msghdr m;
+  make_msg(&m, v);
+  char ctl[CMSG_SPACE(sizeof(int))];
+  memset(ctl, 0, sizeof(ctl));
+  m.msg_control = ctl;
+  m.msg_controllen = sizeof(ctl);
+  m.msg_flags = 0x5a5a;
+  struct iovec vcopy[5];
+  struct msghdr mcopy;
+  memcpy(vcopy, v, sizeof(v));
+  memcpy(&mcopy, &m, sizeof(m));
+  const step s[] = {take(4), err(EINTR), err(EAGAIN), take(1), take(2)};
+  fake f;
+  sc_transport t;
+  fake_init(&f, &t, s, 5);
+  assert_int_equal(sc_send_all(&t, 3, &m, 0, -1, NULL), 10);
+  assert_memory_equal(v, vcopy, sizeof(v));
+  assert_memory_equal(&m, &mcopy, sizeof(m));
+}
+
+/* SEND-4: control goes with the first successful call only; a call that failed
+ * with EINTR/EAGAIN did not send it, so the retry carries it again. */
+static void send_all_control_once(void **state) {
+  (void)state;
+  struct iovec v[5];
+  struct msghdr m;
+  make_msg(&m, v);
+  char ctl[CMSG_SPACE(sizeof(int))];
+  memset(ctl, 0, sizeof(ctl));
+  m.msg_control = ctl;
+  m.msg_controllen = sizeof(ctl);
+  const step s[] = {err(EINTR), err(EAGAIN), take(2), take(2), take(2), take(9)};
+  fake f;
+  sc_transport t;
+  fake_init(&f, &t, s, 6);
+  assert_int_equal(sc_send_all(&t, 3, &m, 0, 100, NULL), 10);
+  assert_int_equal(f.control_calls, 1);
+  assert_int_equal(f.first_control_call, 2);
+  assert_memory_equal(f.out, CONCAT, 10);
+}
+
+/* msg_name goes with every call; MSG_NOSIGNAL is added to every call and the
+ * caller's flags are kept. */
+static void send_all_name_every_call_and_nosignal(void **state) {
+  (void)state;
+  struct iovec v[5];
+  struct msghdr m;
+  make_msg(&m, v);
+  struct sockaddr_storage name;
+  memset(&name, 0, sizeof(name));
+  m.msg_name = &name;
+  m.msg_namelen = sizeof(name);
+  const step s[] = {take(3), take(3), take(4)};
+  fake f;
+  sc_transport t;
+  fake_init(&f, &t, s, 3);
+  assert_int_equal(sc_send_all(&t, 3, &m, MSG_DONTROUTE, -1, NULL), 10);
+  assert_int_equal(f.name_calls, 3);
+  assert_int_equal(f.nosignal_calls, 3);
+  assert_true(f.last_flags & MSG_DONTROUTE);
+}
+
+static void send_all_retries_eintr(void **state) {
+  (void)state;
+  struct iovec v[5];
+  struct msghdr m;
+  make_msg(&m, v);
+  const step s[] = {err(EINTR), err(EINTR), take(5), err(EINTR), take(5)};
+  fake f;
+  sc_transport t;
+  fake_init(&f, &t, s, 5);
+  assert_int_equal(sc_send_all(&t, 3, &m, 0, 0, NULL), 10);
+  assert_memory_equal(f.out, CONCAT, 10);
+  assert_int_equal(f.wpos, 0); /* EINTR never waits */
+}
+
+/* EAGAIN waits for POLLOUT with the caller's timeout, then retries. */
+static void send_all_eagain_waits_pollout(void **state) {
+  (void)state;
+  struct iovec v[5];
+  struct msghdr m;
+  make_msg(&m, v);
+  const step s[] = {take(4), err(EAGAIN), err(EWOULDBLOCK), take(6)};
+  fake f;
+  sc_transport t;
+  fake_init(&f, &t, s, 4);
+  assert_int_equal(sc_send_all(&t, 3, &m, 0, 250, NULL), 10);
+  assert_int_equal(f.wpos, 2);
+  assert_int_equal(f.last_events, POLLOUT);
+  assert_int_equal(f.last_timeout, 250);
+  assert_memory_equal(f.out, CONCAT, 10);
+}
+
+/* timeout 0: -EAGAIN at once, *sent holds what went before. */
+static void send_all_eagain_timeout_zero(void **state) {
+  (void)state;
+  struct iovec v[5];
+  struct msghdr m;
+  make_msg(&m, v);
+  const step s[] = {take(4), err(EAGAIN), take(6)};
+  fake f;
+  sc_transport t;
+  fake_init(&f, &t, s, 3);
+  size_t sent = 0;
+  assert_int_equal(sc_send_all(&t, 3, &m, 0, 0, &sent), -EAGAIN);
+  assert_int_equal(sent, 4);
+  assert_int_equal(f.wpos, 0);
+}
+
+/* A wait that expires: -ETIMEDOUT, *sent correct. */
+static void send_all_wait_timeout(void **state) {
+  (void)state;
+  struct iovec v[5];
+  struct msghdr m;
+  make_msg(&m, v);
+  const step s[] = {take(7), err(EAGAIN)};
+  fake f;
+  sc_transport t;
+  fake_init(&f, &t, s, 2);
+  f.waits[0] = 0;
+  f.nwaits = 1;
+  size_t sent = 0;
+  assert_int_equal(sc_send_all(&t, 3, &m, 0, 10, &sent), -ETIMEDOUT);
+  assert_int_equal(sent, 7);
+  assert_memory_equal(f.out, CONCAT, 7);
+}
+
+/* A wait interrupted by a signal is retried; a failed wait is returned. */
+static void send_all_wait_eintr_and_error(void **state) {
+  (void)state;
+  struct iovec v[5];
+  struct msghdr m;
+  make_msg(&m, v);
+  const step s[] = {err(EAGAIN), take(10)};
+  fake f;
+  sc_transport t;
+  fake_init(&f, &t, s, 2);
+  f.waits[0] = -EINTR;
+  f.waits[1] = 1;
+  f.nwaits = 2;
+  assert_int_equal(sc_send_all(&t, 3, &m, 0, -1, NULL), 10);
+  assert_int_equal(f.wpos, 2);
+
+  fake_init(&f, &t, s, 2);
+  f.waits[0] = -EBADF;
+  f.nwaits = 1;
+  size_t sent = 9;
+  assert_int_equal(sc_send_all(&t, 3, &m, 0, -1, &sent), -EBADF);
+  assert_int_equal(sent, 0);
+}
+
+/* An error after a partial write: the error is returned, *sent counts the
+ * bytes already gone (SEND-E EPIPE after some bytes). */
+static void send_all_error_after_partial(void **state) {
+  (void)state;
+  struct iovec v[5];
+  struct msghdr m;
+  make_msg(&m, v);
+  const step s[] = {take(3), take(2), err(EPIPE)};
+  fake f;
+  sc_transport t;
+  fake_init(&f, &t, s, 3);
+  size_t sent = 0;
+  assert_int_equal(sc_send_all(&t, 3, &m, 0, -1, &sent), -EPIPE);
+  assert_int_equal(sent, 5);
+  assert_int_equal(f.calls, 3);
+}
+
+/* sendmsg returning 0 for a nonzero remainder never loops forever. */
+static void send_all_zero_progress_terminates(void **state) {
+  (void)state;
+  struct iovec v[5];
+  struct msghdr m;
+  make_msg(&m, v);
+  const step s[] = {take(2), take(0), take(0), take(0)};
+  fake f;
+  sc_transport t;
+  fake_init(&f, &t, s, 4);
+  size_t sent = 0;
+  ssize_t r = sc_send_all(&t, 3, &m, 0, -1, &sent);
+  assert_true(r < 0);
+  assert_int_equal(sent, 2);
+  assert_true(f.calls <= 4);
+}
+
+/* A transport that claims more than it was offered is an error, not an overrun. */
+static void send_all_overclaim_is_error(void **state) {
+  (void)state;
+  struct iovec v[5];
+  struct msghdr m;
+  make_msg(&m, v);
+  const step s[] = {take(8), claim(3)};
+  fake f;
+  sc_transport t;
+  fake_init(&f, &t, s, 2);
+  size_t sent = 0;
+  assert_int_equal(sc_send_all(&t, 3, &m, 0, -1, &sent), -EIO);
+  assert_int_equal(sent, 8);
+}
+
+/* X-IOVMAX / SEND-E: more than SC_IOV_MAX iovecs -> -EMSGSIZE without a call;
+ * exactly SC_IOV_MAX is sent. */
+static void send_all_iov_max(void **state) {
+  (void)state;
+  static struct iovec v[SC_IOV_MAX + 1];
+  static char bytes[SC_IOV_MAX + 1];
+  for (size_t i = 0; i <= SC_IOV_MAX; i++) {
+    bytes[i] = (char)('a' + i % 26);
+    v[i] = IOV(&bytes[i], 1);
+  }
+  struct msghdr m;
+  memset(&m, 0, sizeof(m));
+  m.msg_iov = v;
+  m.msg_iovlen = SC_IOV_MAX + 1;
+  fake f;
+  sc_transport t;
+  fake_init(&f, &t, NULL, 0);
+  assert_int_equal(sc_send_all(&t, 3, &m, 0, -1, NULL), -EMSGSIZE);
+  assert_int_equal(f.calls, 0);
+  m.msg_iovlen = SC_IOV_MAX;
+  const step s[] = {take(1000), take(7), take(17)};
+  fake_init(&f, &t, s, 3);
+  assert_int_equal(sc_send_all(&t, 3, &m, 0, -1, NULL), SC_IOV_MAX);
+  assert_memory_equal(f.out, bytes, SC_IOV_MAX);
+}
+
+/* SEND-E: a total above SSIZE_MAX -> -EINVAL before any call. */
+static void send_all_total_too_large(void **state) {
+  (void)state;
+  struct iovec v[] = {IOV(NULL, (size_t)SSIZE_MAX), IOV(NULL, 1)};
+  struct msghdr m;
+  memset(&m, 0, sizeof(m));
+  m.msg_iov = v;
+  m.msg_iovlen = 2;
+  fake f;
+  sc_transport t;
+  fake_init(&f, &t, NULL, 0);
+  size_t sent = 5;
+  assert_int_equal(sc_send_all(&t, 3, &m, 0, -1, &sent), -EINVAL);
+  assert_int_equal(sent, 0);
+  assert_int_equal(f.calls, 0);
+}
+
+static void send_all_bad_arguments(void **state) {
+  (void)state;
+  fake f;
+  sc_transport t;
+  fake_init(&f, &t, NULL, 0);
+  struct msghdr m;
+  memset(&m, 0, sizeof(m));
+  assert_int_equal(sc_send_all(&t, 3, NULL, 0, -1, NULL), -EFAULT);
+  assert_int_equal(sc_send_all(NULL, 3, &m, 0, -1, NULL), -EINVAL);
+  m.msg_iovlen = 2; /* NULL msg_iov with entries: EFAULT as the kernel says */
+  assert_int_equal(sc_send_all(&t, 3, &m, 0, -1, NULL), -EFAULT);
+  assert_int_equal(f.calls, 0);
+}
+
+/* X-ZSEND: an empty message is one call (an empty datagram is a message). */
+static void send_all_empty_message_one_call(void **state) {
+  (void)state;
+  struct msghdr m;
+  memset(&m, 0, sizeof(m));
+  fake f;
+  sc_transport t;
+  fake_init(&f, &t, NULL, 0);
+  size_t sent = 3;
+  assert_int_equal(sc_send_all(&t, 3, &m, 0, -1, &sent), 0);
+  assert_int_equal(sent, 0);
+  assert_int_equal(f.calls, 1);
+}
+
+/* ---- sc_recv_msg / sc_recv_fill over the fake ---- */
+
+static void recv_msg_retries_eintr(void **state) {
+  (void)state;
+  const unsigned char src[] = "hello";
+  const step s[] = {err(EINTR), err(EINTR), take(5)};
+  fake f;
+  sc_transport t;
+  fake_init(&f, &t, s, 3);
+  f.in = src;
+  f.inlen = 5;
+  char buf[8];
+  struct iovec v = IOV(buf, sizeof(buf));
+  struct msghdr m;
+  memset(&m, 0, sizeof(m));
+  m.msg_iov = &v;
+  m.msg_iovlen = 1;
+  assert_int_equal(sc_recv_msg(&t, 3, &m, 0), 5);
+  assert_memory_equal(buf, "hello", 5);
+  assert_int_equal(f.calls, 3);
+}
+
+static void recv_msg_passes_errors(void **state) {
+  (void)state;
+  const step s[] = {err(EAGAIN), err(ECONNRESET)};
+  fake f;
+  sc_transport t;
+  fake_init(&f, &t, s, 2);
+  struct msghdr m;
+  memset(&m, 0, sizeof(m));
+  assert_int_equal(sc_recv_msg(&t, 3, &m, 0), -EAGAIN);
+  assert_int_equal(sc_recv_msg(&t, 3, &m, 0), -ECONNRESET);
+  assert_int_equal(sc_recv_msg(&t, 3, NULL, 0), -EFAULT);
+  assert_int_equal(sc_recv_msg(NULL, 3, &m, 0), -EINVAL);
+}
+
+/* RECV-2: short reads fill the scatter list in order until it is full. */
+static void recv_fill_short_reads(void **state) {
+  (void)state;
+  const unsigned char *src = (const unsigned char *)"0123456789";
+  const step s[] = {take(1), err(EINTR), take(4), err(EAGAIN), take(2), take(9)};
+  fake f;
+  sc_transport t;
+  fake_init(&f, &t, s, 6);
+  f.in = src;
+  f.inlen = 10;
+  char a[3], b[7];
+  const struct iovec v[] = {IOV(a, 3), IOV(NULL, 0), IOV(b, 7)};
+  struct iovec vcopy[3];
+  memcpy(vcopy, v, sizeof(v));
+  size_t got = 0;
+  assert_int_equal(sc_recv_fill(&t, 3, v, 3, 500, &got), 10);
+  assert_int_equal(got, 10);
+  assert_memory_equal(a, "012", 3);
+  assert_memory_equal(b, "3456789", 7);
+  assert_memory_equal(v, vcopy, sizeof(v));
+  assert_int_equal(f.last_events, POLLIN);
+  assert_int_equal(f.last_timeout, 500);
+}
+
+/* End of stream early: returns the bytes received, less than the total. */
+static void recv_fill_eof_early(void **state) {
+  (void)state;
+  const unsigned char *src = (const unsigned char *)"abcd";
+  const step s[] = {take(3), take(1), take(5)};
+  fake f;
+  sc_transport t;
+  fake_init(&f, &t, s, 3);
+  f.in = src;
+  f.inlen = 4;
+  char buf[10];
+  struct iovec v = IOV(buf, sizeof(buf));
+  size_t got = 0;
+  assert_int_equal(sc_recv_fill(&t, 3, &v, 1, -1, &got), 4);
+  assert_int_equal(got, 4);
+  assert_memory_equal(buf, "abcd", 4);
+}
+
+static void recv_fill_errors_report_got(void **state) {
+  (void)state;
+  const unsigned char *src = (const unsigned char *)"abcdef";
+  const step s[] = {take(2), err(ECONNRESET)};
+  fake f;
+  sc_transport t;
+  fake_init(&f, &t, s, 2);
+  f.in = src;
+  f.inlen = 6;
+  char buf[6];
+  struct iovec v = IOV(buf, sizeof(buf));
+  size_t got = 0;
+  assert_int_equal(sc_recv_fill(&t, 3, &v, 1, -1, &got), -ECONNRESET);
+  assert_int_equal(got, 2);
+
+  const step s2[] = {take(1), err(EAGAIN)};
+  fake_init(&f, &t, s2, 2);
+  f.in = src;
+  f.inlen = 6;
+  assert_int_equal(sc_recv_fill(&t, 3, &v, 1, 0, &got), -EAGAIN);
+  assert_int_equal(got, 1);
+
+  fake_init(&f, &t, s2, 2);
+  f.in = src;
+  f.inlen = 6;
+  f.waits[0] = 0;
+  f.nwaits = 1;
+  assert_int_equal(sc_recv_fill(&t, 3, &v, 1, 5, &got), -ETIMEDOUT);
+  assert_int_equal(got, 1);
+
+  const step s3[] = {take(1), claim(6)};
+  fake_init(&f, &t, s3, 2);
+  f.in = src;
+  f.inlen = 6;
+  assert_int_equal(sc_recv_fill(&t, 3, &v, 1, 5, &got), -EIO);
+  assert_int_equal(got, 1);
+}
+
+static void recv_fill_bad_arguments(void **state) {
+  (void)state;
+  fake f;
+  sc_transport t;
+  fake_init(&f, &t, NULL, 0);
+  struct iovec v = IOV(NULL, 1);
+  assert_int_equal(sc_recv_fill(&t, 3, &v, -1, 0, NULL), -EINVAL);
+  assert_int_equal(sc_recv_fill(&t, 3, NULL, 1, 0, NULL), -EFAULT);
+  assert_int_equal(sc_recv_fill(&t, 3, &v, SC_IOV_MAX + 1, 0, NULL), -EMSGSIZE);
+  assert_int_equal(sc_recv_fill(NULL, 3, &v, 1, 0, NULL), -EINVAL);
+  assert_int_equal(sc_recv_fill(&t, 3, NULL, 0, 0, NULL), 0);
+  assert_int_equal(f.calls, 0);
+}
+
+/* ---- real kernel ---- */
+
+typedef struct reader_arg {
+  int fd;
+  unsigned char *buf;
+  size_t len;
+  ssize_t ret;
+} reader_arg;
+
+static void *reader_main(void *p) {
+  reader_arg *r = p;
+  struct iovec v = IOV(r->buf, r->len);
+  r->ret = sc_recv_fill(sc_transport_kernel(), r->fd, &v, 1, 10000, NULL);
+  return NULL;
+}
+
+/* SEND-2 on a real stream: a small SO_SNDBUF and a nonblocking sender force
+ * many short writes and EAGAIN waits; a reader thread checks every byte. */
+static void kernel_stream_partial_writes(void **state) {
+  (void)state;
+  int sv[2];
+  assert_int_equal(sc_pair_open(SOCK_STREAM, SC_PAIR_NONBLOCK, sv), 0);
+  int small = 4096;
+  assert_int_equal(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+  int fl = fcntl(sv[1], F_GETFL);
+  assert_true(fl >= 0);
+  assert_int_equal(fcntl(sv[1], F_SETFL, fl & ~O_NONBLOCK), 0);
+  enum { N = 64, CHUNK = 4099, TOTAL = N * CHUNK };
+  unsigned char *src = malloc(TOTAL);
+  unsigned char *dst = malloc(TOTAL);
+  assert_non_null(src);
+  assert_non_null(dst);
+  for (size_t i = 0; i < TOTAL; i++) {
+    src[i] = (unsigned char)(i * 7 + i / 251);
+  }
+  struct iovec v[2 * N];
+  for (size_t i = 0; i < N; i++) {
+    v[2 * i] = IOV(src + i * CHUNK, CHUNK);
+    v[2 * i + 1] = IOV(NULL, 0);
+  }
+  struct msghdr m;
+  memset(&m, 0, sizeof(m));
+  m.msg_iov = v;
+  m.msg_iovlen = 2 * N;
+  reader_arg r = {.fd = sv[1], .buf = dst, .len = TOTAL, .ret = -1};
+  pthread_t th;
+  assert_int_equal(pthread_create(&th, NULL, reader_main, &r), 0);
+  size_t sent = 0;
+  ssize_t n = sc_send_all(sc_transport_kernel(), sv[0], &m, 0, 10000, &sent);
+  assert_int_equal(pthread_join(th, NULL), 0);
+  assert_int_equal(n, TOTAL);
+  assert_int_equal(sent, TOTAL);
+  assert_int_equal(r.ret, TOTAL);
+  assert_memory_equal(src, dst, TOTAL);
+  free(src);
+  free(dst);
+  sc_pair_close(sv);
+}
+
+/* RECV-4: a datagram larger than the buffer returns the buffer's size with
+ * MSG_TRUNC in msg_flags; with the MSG_TRUNC flag it returns the real length. */
+static void kernel_dgram_msg_trunc(void **state) {
+  (void)state;
+  int sv[2];
+  assert_int_equal(sc_pair_open(SOCK_DGRAM, 0, sv), 0);
+  char big[100];
+  memset(big, 'q', sizeof(big));
+  struct iovec sv_iov = IOV(big, sizeof(big));
+  struct msghdr sm;
+  memset(&sm, 0, sizeof(sm));
+  sm.msg_iov = &sv_iov;
+  sm.msg_iovlen = 1;
+  const sc_transport *k = sc_transport_kernel();
+  assert_int_equal(sc_send_all(k, sv[0], &sm, 0, 1000, NULL), 100);
+  assert_int_equal(sc_send_all(k, sv[0], &sm, 0, 1000, NULL), 100);
+  char small[10];
+  struct iovec rv = IOV(small, sizeof(small));
+  struct msghdr rm;
+  memset(&rm, 0, sizeof(rm));
+  rm.msg_iov = &rv;
+  rm.msg_iovlen = 1;
+  assert_int_equal(sc_recv_msg(k, sv[1], &rm, 0), 10);
+  assert_true(rm.msg_flags & MSG_TRUNC);
+  memset(&rm, 0, sizeof(rm));
+  rm.msg_iov = &rv;
+  rm.msg_iovlen = 1;
+  assert_int_equal(sc_recv_msg(k, sv[1], &rm, MSG_TRUNC), 100);
+  assert_true(rm.msg_flags & MSG_TRUNC);
+  assert_memory_equal(small, big, 10);
+  sc_pair_close(sv);
+}
+
+/* X-ZSEND: an empty message on a datagram pair is one empty datagram. */
+static void kernel_dgram_empty_message(void **state) {
+  (void)state;
+  int sv[2];
+  assert_int_equal(sc_pair_open(SOCK_DGRAM, SC_PAIR_NONBLOCK, sv), 0);
+  struct msghdr sm;
+  memset(&sm, 0, sizeof(sm));
+  const sc_transport *k = sc_transport_kernel();
+  assert_int_equal(sc_send_all(k, sv[0], &sm, 0, 0, NULL), 0);
+  char buf[4];
+  struct iovec rv = IOV(buf, sizeof(buf));
+  struct msghdr rm;
+  memset(&rm, 0, sizeof(rm));
+  rm.msg_iov = &rv;
+  rm.msg_iovlen = 1;
+  assert_int_equal(sc_recv_msg(k, sv[1], &rm, 0), 0);
+  assert_int_equal(sc_recv_msg(k, sv[1], &rm, 0), -EAGAIN);
+  sc_pair_close(sv);
+}
+
+/* Sends one byte with SCM_RIGHTS carrying fd over sv[0]. */
+static void send_fd(int s, int fd) {
+  char ctl[CMSG_SPACE(sizeof(int))];
+  size_t used = 0;
+  assert_int_equal(sc_cmsg_add_rights(ctl, sizeof(ctl), &used, &fd, 1), 0);
+  struct iovec v = IOV("x", 1);
+  struct msghdr m;
+  memset(&m, 0, sizeof(m));
+  m.msg_iov = &v;
+  m.msg_iovlen = 1;
+  m.msg_control = ctl;
+  m.msg_controllen = used;
+  assert_int_equal(sc_send_all(sc_transport_kernel(), s, &m, 0, 1000, NULL), 1);
+}
+
+/* SEND-4: SCM_RIGHTS through the kernel; the received fd is the same open file
+ * (same st_dev/st_ino), a different descriptor number. */
+static void kernel_scm_rights_round_trip(void **state) {
+  (void)state;
+  int sv[2];
+  assert_int_equal(sc_pair_open(SOCK_STREAM, 0, sv), 0);
+  int p[2];
+  assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+  send_fd(sv[0], p[1]);
+  char buf[4];
+  struct iovec rv = IOV(buf, sizeof(buf));
+  union {
+    char b[CMSG_SPACE(4 * sizeof(int))];
+    struct cmsghdr align;
+  } ctl;
+  struct msghdr rm;
+  memset(&rm, 0, sizeof(rm));
+  rm.msg_iov = &rv;
+  rm.msg_iovlen = 1;
+  rm.msg_control = ctl.b;
+  rm.msg_controllen = sizeof(ctl.b);
+  assert_int_equal(sc_recv_msg(sc_transport_kernel(), sv[1], &rm, MSG_CMSG_CLOEXEC), 1);
+  assert_int_equal(rm.msg_flags & MSG_CTRUNC, 0);
+  sc_cmsg_iter it;
+  sc_cmsg_item item;
+  sc_cmsg_iter_init(&it, rm.msg_control, rm.msg_controllen);
+  assert_int_equal(sc_cmsg_next(&it, &item), 1);
+  int fds[4];
+  assert_int_equal(sc_cmsg_rights(&item, fds, 4), 1);
+  assert_int_equal(sc_cmsg_next(&it, &item), 0);
+  assert_int_not_equal(fds[0], p[1]);
+  struct stat a, b;
+  assert_int_equal(fstat(fds[0], &a), 0);
+  assert_int_equal(fstat(p[1], &b), 0);
+  assert_int_equal(a.st_dev, b.st_dev);
+  assert_int_equal(a.st_ino, b.st_ino);
+  /* The received end works: a byte written through it arrives in the pipe. */
+  assert_int_equal(write(fds[0], "z", 1), 1);
+  assert_int_equal(read(p[0], buf, 1), 1);
+  assert_int_equal(buf[0], 'z');
+  assert_int_equal(sc_cmsg_close_fds(rm.msg_control, rm.msg_controllen), 1);
+  assert_int_equal(fcntl(fds[0], F_GETFD), -1);
+  close(p[0]);
+  close(p[1]);
+  sc_pair_close(sv);
+}
+
+/* X-CTRUNC: fds sent, the receiver gives no control room (or too little): the
+ * data arrives, MSG_CTRUNC is set, and no descriptor leaks. */
+static void kernel_ctrunc(void **state) {
+  (void)state;
+  int sv[2];
+  assert_int_equal(sc_pair_open(SOCK_DGRAM, 0, sv), 0);
+  int p[2];
+  assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+  send_fd(sv[0], p[0]);
+  send_fd(sv[0], p[0]);
+  char buf[4];
+  struct iovec rv = IOV(buf, sizeof(buf));
+  struct msghdr rm;
+  memset(&rm, 0, sizeof(rm));
+  rm.msg_iov = &rv;
+  rm.msg_iovlen = 1;
+  assert_int_equal(sc_recv_msg(sc_transport_kernel(), sv[1], &rm, 0), 1);
+  assert_int_equal(buf[0], 'x');
+  assert_true(rm.msg_flags & MSG_CTRUNC);
+  assert_int_equal(rm.msg_controllen, 0);
+  /* Room for a header but not the fd. */
+  union {
+    char b[sizeof(struct cmsghdr)];
+    struct cmsghdr align;
+  } ctl;
+  memset(&ctl, 0, sizeof(ctl));
+  memset(&rm, 0, sizeof(rm));
+  rm.msg_iov = &rv;
+  rm.msg_iovlen = 1;
+  rm.msg_control = ctl.b;
+  rm.msg_controllen = sizeof(ctl.b);
+  assert_int_equal(sc_recv_msg(sc_transport_kernel(), sv[1], &rm, 0), 1);
+  assert_true(rm.msg_flags & MSG_CTRUNC);
+  /* Whatever header the kernel wrote carries no whole descriptor. */
+  assert_int_equal(sc_cmsg_close_fds(rm.msg_control, rm.msg_controllen), 0);
+  close(p[0]);
+  close(p[1]);
+  sc_pair_close(sv);
+}
+
+/* X-PEERCLOSE / SEND-E: sending to a closed stream peer is -EPIPE, and the
+ * process does not die of SIGPIPE (default disposition kept on purpose). */
+static void kernel_epipe_no_sigpipe(void **state) {
+  (void)state;
+  assert_true(signal(SIGPIPE, SIG_DFL) != SIG_ERR);
+  int sv[2];
+  assert_int_equal(sc_pair_open(SOCK_STREAM, 0, sv), 0);
+  assert_int_equal(close(sv[1]), 0);
+  sv[1] = -1;
+  struct iovec v = IOV("data", 4);
+  struct msghdr m;
+  memset(&m, 0, sizeof(m));
+  m.msg_iov = &v;
+  m.msg_iovlen = 1;
+  size_t sent = 9;
+  assert_int_equal(sc_send_all(sc_transport_kernel(), sv[0], &m, 0, 1000, &sent), -EPIPE);
+  assert_int_equal(sent, 0);
+  sc_pair_close(sv);
+}
+
+/* X-CMSG-E: SCM_RIGHTS naming a descriptor that is not open -> -EBADF. */
+static void kernel_rights_bad_fd(void **state) {
+  (void)state;
+  int sv[2];
+  assert_int_equal(sc_pair_open(SOCK_STREAM, 0, sv), 0);
+  int bad = 1 << 20;
+  char ctl[CMSG_SPACE(sizeof(int))];
+  size_t used = 0;
+  assert_int_equal(sc_cmsg_add_rights(ctl, sizeof(ctl), &used, &bad, 1), 0);
+  struct iovec v = IOV("x", 1);
+  struct msghdr m;
+  memset(&m, 0, sizeof(m));
+  m.msg_iov = &v;
+  m.msg_iovlen = 1;
+  m.msg_control = ctl;
+  m.msg_controllen = used;
+  assert_int_equal(sc_send_all(sc_transport_kernel(), sv[0], &m, 0, 1000, NULL), -EBADF);
+  sc_pair_close(sv);
+}
+
+/* RECV-E / X-WAITALL: nothing queued, timeout 0 -> -EAGAIN; a short wait on an
+ * empty queue -> -ETIMEDOUT; a closed peer mid-fill -> the partial count. */
+static void kernel_recv_fill_paths(void **state) {
+  (void)state;
+  int sv[2];
+  assert_int_equal(sc_pair_open(SOCK_STREAM, SC_PAIR_NONBLOCK, sv), 0);
+  const sc_transport *k = sc_transport_kernel();
+  char buf[8];
+  struct iovec v = IOV(buf, sizeof(buf));
+  size_t got = 9;
+  assert_int_equal(sc_recv_fill(k, sv[1], &v, 1, 0, &got), -EAGAIN);
+  assert_int_equal(got, 0);
+  assert_int_equal(sc_recv_fill(k, sv[1], &v, 1, 20, &got), -ETIMEDOUT);
+  assert_int_equal(write(sv[0], "abc", 3), 3);
+  assert_int_equal(close(sv[0]), 0);
+  sv[0] = -1;
+  assert_int_equal(sc_recv_fill(k, sv[1], &v, 1, 1000, &got), 3);
+  assert_int_equal(got, 3);
+  assert_memory_equal(buf, "abc", 3);
+  sc_pair_close(sv);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(send_all_short_writes_gather_order),
+      cmocka_unit_test(send_all_every_write_size),
+      cmocka_unit_test(send_all_leaves_caller_untouched),
+      cmocka_unit_test(send_all_control_once),
+      cmocka_unit_test(send_all_name_every_call_and_nosignal),
+      cmocka_unit_test(send_all_retries_eintr),
+      cmocka_unit_test(send_all_eagain_waits_pollout),
+      cmocka_unit_test(send_all_eagain_timeout_zero),
+      cmocka_unit_test(send_all_wait_timeout),
+      cmocka_unit_test(send_all_wait_eintr_and_error),
+      cmocka_unit_test(send_all_error_after_partial),
+      cmocka_unit_test(send_all_zero_progress_terminates),
+      cmocka_unit_test(send_all_overclaim_is_error),
+      cmocka_unit_test(send_all_iov_max),
+      cmocka_unit_test(send_all_total_too_large),
+      cmocka_unit_test(send_all_bad_arguments),
+      cmocka_unit_test(send_all_empty_message_one_call),
+      cmocka_unit_test(recv_msg_retries_eintr),
+      cmocka_unit_test(recv_msg_passes_errors),
+      cmocka_unit_test(recv_fill_short_reads),
+      cmocka_unit_test(recv_fill_eof_early),
+      cmocka_unit_test(recv_fill_errors_report_got),
+      cmocka_unit_test(recv_fill_bad_arguments),
+      cmocka_unit_test(kernel_stream_partial_writes),
+      cmocka_unit_test(kernel_dgram_msg_trunc),
+      cmocka_unit_test(kernel_dgram_empty_message),
+      cmocka_unit_test(kernel_scm_rights_round_trip),
+      cmocka_unit_test(kernel_ctrunc),
+      cmocka_unit_test(kernel_epipe_no_sigpipe),
+      cmocka_unit_test(kernel_rights_bad_fd),
+      cmocka_unit_test(kernel_recv_fill_paths),
+  };
+  return cmocka_run_group_tests_name("msg", tests, NULL, NULL);
+}

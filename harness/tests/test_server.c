@@ -1,0 +1,504 @@
+/* Unit tests of the epoll ok-server (sockcheck/server.h), run in a thread on
+ * 127.0.0.1:0 with a pipe as its stop descriptor: SRV-2 (many clients at once,
+ * their addresses logged), SRV-3 (one "ok" per message), SRV-4 (clean end on
+ * EOF, reset, stop), the connection cap, a client that never reads, and
+ * descriptor exhaustion (EMFILE). Every wait is bounded by a socket timeout,
+ * a poll timeout or a timed join; nothing sleeps. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <stdbool.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/pidfd.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sockcheck/addr.h"
+#include "sockcheck/error.h"
+#include "sockcheck/server.h"
+
+#define IO_TIMEOUT_S 5
+#define JOIN_TIMEOUT_S 10
+
+typedef struct harness {
+  sc_server_config cfg;
+  sc_server_stats stats;
+  int rc;
+  int stop[2];
+  uint16_t port;
+  pthread_t thread;
+  char *log_buf;
+  size_t log_len;
+} harness;
+
+static int count_fds(void) {
+  DIR *d = opendir("/proc/self/fd");
+  assert_non_null(d);
+  int n = 0;
+  while (readdir(d) != NULL) {
+    n++;
+  }
+  assert_int_equal(closedir(d), 0);
+  return n;
+}
+
+static void *server_thread(void *arg) {
+  harness *h = arg;
+  h->rc = sc_server_run(&h->cfg, &h->stats);
+  return NULL;
+}
+
+static int listen_local(uint16_t *port) {
+  sc_addr a;
+  assert_int_equal(sc_addr_parse("127.0.0.1:0", &a), 0);
+  int fd = sc_addr_bind_socket(&a, SOCK_STREAM, SOCK_NONBLOCK, 256);
+  assert_true(fd >= 0);
+  sc_addr local;
+  assert_int_equal(sc_addr_local(fd, &local), 0);
+  int p = sc_addr_port(&local);
+  assert_true(p > 0 && p <= 65535);
+  *port = (uint16_t)p;
+  return fd;
+}
+
+static void configure(harness *h, size_t max_conns, size_t out_limit, size_t recv_buf) {
+  memset(h, 0, sizeof(*h));
+  h->cfg.listen_fd = listen_local(&h->port);
+  assert_int_equal(pipe2(h->stop, O_CLOEXEC), 0);
+  h->cfg.stop_fd = h->stop[0];
+  h->cfg.max_conns = max_conns;
+  h->cfg.out_limit = out_limit;
+  h->cfg.recv_buf = recv_buf;
+  h->cfg.log = open_memstream(&h->log_buf, &h->log_len);
+  assert_non_null(h->cfg.log);
+}
+
+static void start(harness *h) {
+  assert_int_equal(pthread_create(&h->thread, NULL, server_thread, h), 0);
+}
+
+/* Signals stop, joins (bounded), and closes the harness's descriptors. */
+static void stop(harness *h) {
+  assert_int_equal(write(h->stop[1], "x", 1), 1);
+  struct timespec deadline;
+  assert_int_equal(clock_gettime(CLOCK_REALTIME, &deadline), 0);
+  deadline.tv_sec += JOIN_TIMEOUT_S;
+  assert_int_equal(pthread_timedjoin_np(h->thread, NULL, &deadline), 0);
+  assert_int_equal(fclose(h->cfg.log), 0);
+  h->cfg.log = NULL;
+  assert_int_equal(close(h->cfg.listen_fd), 0);
+  assert_int_equal(close(h->stop[0]), 0);
+  assert_int_equal(close(h->stop[1]), 0);
+}
+
+static void finish(harness *h) {
+  free(h->log_buf);
+}
+
+static int connect_client(uint16_t port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  assert_true(fd >= 0);
+  struct timeval tv = {.tv_sec = IO_TIMEOUT_S, .tv_usec = 0};
+  assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+  assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)), 0);
+  struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port)};
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(connect(fd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+  return fd;
+}
+
+/* Reads exactly len bytes (bounded by SO_RCVTIMEO). Returns the count read
+ * before EOF, or -errno. */
+static ssize_t read_exact(int fd, char *buf, size_t len) {
+  size_t got = 0;
+  while (got < len) {
+    ssize_t n = recv(fd, buf + got, len - got, 0);
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      return SC_ERR(errno);
+    }
+    if (n == 0) {
+      break;
+    }
+    got += (size_t)n;
+  }
+  return (ssize_t)got;
+}
+
+/* One message, one "ok" (SRV-3). */
+static void round_trip(int fd, const char *msg, size_t len) {
+  assert_int_equal(send(fd, msg, len, MSG_NOSIGNAL), (ssize_t)len);
+  char ok[2];
+  assert_int_equal(read_exact(fd, ok, 2), 2);
+  assert_memory_equal(ok, "ok", 2);
+}
+
+/* The server closed this client: EOF or a reset, within the timeout. */
+static void assert_closed_by_server(int fd) {
+  char b[16];
+  ssize_t n = read_exact(fd, b, sizeof(b));
+  assert_true(n == 0 || n == -ECONNRESET);
+}
+
+static void test_bad_config(void **state) {
+  (void)state;
+  sc_server_config cfg = {.listen_fd = -1, .stop_fd = -1};
+  assert_int_equal(sc_server_run(&cfg, NULL), -EINVAL);
+  assert_int_equal(sc_server_run(NULL, NULL), -EINVAL);
+}
+
+static void test_many_clients(void **state) {
+  (void)state;
+  int fds_before = count_fds();
+  harness h;
+  configure(&h, 0, 0, 0);
+  start(&h);
+  enum { N = 64, ROUNDS = 3 };
+  int c[N];
+  for (int i = 0; i < N; i++) {
+    c[i] = connect_client(h.port);
+  }
+  static const char bin[] = {'a', '\0', 'b', '\n', '\0'};
+  for (int r = 0; r < ROUNDS; r++) {
+    for (int i = 0; i < N; i++) {
+      if (i % 2 == 0) {
+        round_trip(c[i], "hello", 5);
+      } else {
+        round_trip(c[i], bin, sizeof(bin));
+      }
+    }
+  }
+  /* SRV-2: the log names each client by its own address. */
+  struct sockaddr_in me;
+  socklen_t len = sizeof(me);
+  assert_int_equal(getsockname(c[0], (struct sockaddr *)&me, &len), 0);
+  char want[64];
+  (void)snprintf(want, sizeof(want), "client 127.0.0.1:%u connected\n", ntohs(me.sin_port));
+  for (int i = 0; i < N; i++) {
+    assert_int_equal(shutdown(c[i], SHUT_WR), 0);
+    assert_closed_by_server(c[i]); /* SRV-4: EOF ends the session */
+    assert_int_equal(close(c[i]), 0);
+  }
+  stop(&h);
+  assert_int_equal(h.rc, 0);
+  assert_int_equal(h.stats.accepted, N);
+  assert_int_equal(h.stats.rejected, 0);
+  assert_int_equal(h.stats.messages, N * ROUNDS);
+  assert_int_equal(h.stats.closed, N);
+  assert_non_null(strstr(h.log_buf, want));
+  assert_non_null(strstr(h.log_buf, "closed (eof)\n"));
+  finish(&h);
+  assert_int_equal(count_fds(), fds_before);
+}
+
+/* A message filling the whole recv buffer is still one message, one "ok". */
+static void test_full_buffer_message(void **state) {
+  (void)state;
+  harness h;
+  configure(&h, 0, 0, 64);
+  start(&h);
+  int c = connect_client(h.port);
+  char msg[64];
+  memset(msg, 'z', sizeof(msg));
+  for (int i = 0; i < 10; i++) {
+    round_trip(c, msg, sizeof(msg));
+  }
+  assert_int_equal(close(c), 0);
+  stop(&h);
+  assert_int_equal(h.rc, 0);
+  assert_int_equal(h.stats.messages, 10);
+  finish(&h);
+}
+
+/* SRV-4: replies owed when the client half-closes are still delivered. */
+static void test_eof_flushes_replies(void **state) {
+  (void)state;
+  harness h;
+  configure(&h, 0, 0, 0);
+  start(&h);
+  int c = connect_client(h.port);
+  assert_int_equal(send(c, "bye", 3, MSG_NOSIGNAL), 3);
+  assert_int_equal(shutdown(c, SHUT_WR), 0);
+  char buf[4];
+  assert_int_equal(read_exact(c, buf, sizeof(buf)), 2);
+  assert_memory_equal(buf, "ok", 2);
+  assert_int_equal(close(c), 0);
+  stop(&h);
+  assert_int_equal(h.rc, 0);
+  finish(&h);
+}
+
+static void reset_close(int fd) {
+  struct linger lg = {.l_onoff = 1, .l_linger = 0};
+  assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)), 0);
+  assert_int_equal(close(fd), 0);
+}
+
+/* A reset client (SO_LINGER 0) only ends its own session. */
+static void test_reset(void **state) {
+  (void)state;
+  harness h;
+  configure(&h, 0, 0, 0);
+  start(&h);
+  int other = connect_client(h.port);
+  round_trip(other, "x", 1);
+  for (int i = 0; i < 20; i++) {
+    int c = connect_client(h.port);
+    if (i % 2 == 0) {
+      round_trip(c, "hi", 2);
+    }
+    /* Unread data at close also makes the kernel send a reset. */
+    assert_int_equal(send(c, "mid-message", 11, MSG_NOSIGNAL), 11);
+    reset_close(c);
+    round_trip(other, "still there", 11);
+  }
+  assert_int_equal(close(other), 0);
+  stop(&h);
+  assert_int_equal(h.rc, 0);
+  /* A reset client not yet accepted when stop arrives stays in the backlog, so
+   * only the ones that got a reply are sure to be counted. */
+  assert_true(h.stats.accepted >= 11 && h.stats.accepted <= 21);
+  assert_int_equal(h.stats.closed, h.stats.accepted);
+  finish(&h);
+}
+
+/* Over the cap, clients are accepted and closed at once; when a slot frees up,
+ * a new client is served again. */
+static void test_cap(void **state) {
+  (void)state;
+  harness h;
+  configure(&h, 2, 0, 0);
+  start(&h);
+  int a = connect_client(h.port);
+  int b = connect_client(h.port);
+  round_trip(a, "a", 1);
+  round_trip(b, "b", 1);
+  for (int i = 0; i < 3; i++) {
+    int x = connect_client(h.port);
+    assert_closed_by_server(x);
+    assert_int_equal(close(x), 0);
+  }
+  round_trip(a, "a", 1);
+  /* Free a slot; the server may see the close after the next connect, so try
+   * a bounded number of times until a client is served. */
+  assert_int_equal(shutdown(a, SHUT_WR), 0);
+  assert_closed_by_server(a);
+  assert_int_equal(close(a), 0);
+  bool served = false;
+  for (int tries = 0; tries < 50 && !served; tries++) {
+    int x = connect_client(h.port);
+    char ok[2];
+    if (send(x, "c", 1, MSG_NOSIGNAL) == 1 && read_exact(x, ok, 2) == 2) {
+      assert_memory_equal(ok, "ok", 2);
+      served = true;
+    }
+    assert_int_equal(close(x), 0);
+  }
+  assert_true(served);
+  assert_int_equal(close(b), 0);
+  stop(&h);
+  assert_int_equal(h.rc, 0);
+  assert_true(h.stats.rejected >= 3);
+  assert_non_null(strstr(h.log_buf, "rejected (connection cap)"));
+  finish(&h);
+}
+
+/* A client that sends without ever reading its replies is held by
+ * backpressure (the server stops reading it) and never blocks another. */
+static void test_non_reader_does_not_block(void **state) {
+  (void)state;
+  harness h;
+  configure(&h, 0, 64, 1); /* 1-byte reads: every byte owes a reply */
+  start(&h);
+  int hog = connect_client(h.port);
+  int rcv = 4096;
+  assert_int_equal(setsockopt(hog, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv)), 0);
+  assert_int_equal(fcntl(hog, F_SETFL, O_NONBLOCK), 0);
+  static char chunk[65536];
+  memset(chunk, 'h', sizeof(chunk));
+  size_t total = 0;
+  bool saturated = false;
+  /* Bounded: 64 MiB at most; saturation = no room to send for 200 ms. */
+  while (total < ((size_t)64 << 20)) {
+    ssize_t n = send(hog, chunk, sizeof(chunk), MSG_NOSIGNAL);
+    if (n > 0) {
+      total += (size_t)n;
+      continue;
+    }
+    assert_true(n < 0 && (errno == EAGAIN || errno == EINTR));
+    struct pollfd p = {.fd = hog, .events = POLLOUT};
+    int r = poll(&p, 1, 200);
+    assert_true(r >= 0);
+    if (r == 0) {
+      saturated = true;
+      break;
+    }
+  }
+  assert_true(saturated);
+  int other = connect_client(h.port);
+  for (int i = 0; i < 20; i++) {
+    round_trip(other, "ping", 4);
+  }
+  assert_int_equal(close(other), 0);
+  reset_close(hog);
+  stop(&h);
+  assert_int_equal(h.rc, 0);
+  assert_int_equal(h.stats.closed, 2);
+  finish(&h);
+}
+
+/* Stop with clients connected: every client is closed, rc 0, no fd leaks. */
+static void test_clean_stop(void **state) {
+  (void)state;
+  int fds_before = count_fds();
+  harness h;
+  configure(&h, 0, 0, 0);
+  start(&h);
+  enum { N = 10 };
+  int c[N];
+  for (int i = 0; i < N; i++) {
+    c[i] = connect_client(h.port);
+    round_trip(c[i], "m", 1);
+  }
+  stop(&h);
+  assert_int_equal(h.rc, 0);
+  assert_int_equal(h.stats.closed, N);
+  for (int i = 0; i < N; i++) {
+    assert_closed_by_server(c[i]);
+    assert_int_equal(close(c[i]), 0);
+  }
+  finish(&h);
+  assert_int_equal(count_fds(), fds_before);
+}
+
+static int highest_fd(void) {
+  DIR *d = opendir("/proc/self/fd");
+  assert_non_null(d);
+  int hi = -1;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    int fd = atoi(e->d_name);
+    if (fd > hi) {
+      hi = fd;
+    }
+  }
+  assert_int_equal(closedir(d), 0);
+  return hi;
+}
+
+/* The server in a child with a tiny descriptor limit: clients beyond it are
+ * accepted and closed (no busy loop, no hang), and the server recovers. */
+static void test_emfile(void **state) {
+  (void)state;
+  uint16_t port = 0;
+  int lfd = listen_local(&port);
+  int stopp[2];
+  assert_int_equal(pipe2(stopp, O_CLOEXEC), 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    (void)close(stopp[1]);
+    /* Room for epoll, the spare descriptor and two clients. */
+    /* Fill the holes below the highest descriptor so the limit is exact. */
+    int hi = highest_fd();
+    for (int i = 0; i <= hi; i++) {
+      int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+      if (fd < 0) {
+        _exit(3);
+      }
+      if (fd > hi) {
+        (void)close(fd);
+        break;
+      }
+    }
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+      _exit(3);
+    }
+    rl.rlim_cur = (rlim_t)hi + 1 + 4;
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+      _exit(3);
+    }
+    sc_server_config cfg = {.listen_fd = lfd, .stop_fd = stopp[0]};
+    sc_server_stats st;
+    int rc = sc_server_run(&cfg, &st);
+    _exit(rc == 0 && st.rejected >= 3 && st.accepted >= 3 ? 0 : 1);
+  }
+  assert_int_equal(close(stopp[0]), 0);
+  int a = connect_client(port);
+  int b = connect_client(port);
+  round_trip(a, "a", 1);
+  round_trip(b, "b", 1);
+  for (int i = 0; i < 4; i++) {
+    int x = connect_client(port);
+    assert_closed_by_server(x);
+    assert_int_equal(close(x), 0);
+  }
+  round_trip(a, "a", 1);
+  assert_int_equal(shutdown(a, SHUT_WR), 0);
+  assert_closed_by_server(a);
+  assert_int_equal(close(a), 0);
+  bool served = false;
+  for (int tries = 0; tries < 50 && !served; tries++) {
+    int x = connect_client(port);
+    char ok[2];
+    if (send(x, "c", 1, MSG_NOSIGNAL) == 1 && read_exact(x, ok, 2) == 2) {
+      served = true;
+    }
+    assert_int_equal(close(x), 0);
+  }
+  assert_true(served);
+  assert_int_equal(close(b), 0);
+  assert_int_equal(write(stopp[1], "x", 1), 1);
+  /* Bounded wait for the child through its pidfd: no sleeping loop. */
+  int pfd = pidfd_open(pid, 0);
+  assert_true(pfd >= 0);
+  struct pollfd p = {.fd = pfd, .events = POLLIN};
+  int r = poll(&p, 1, JOIN_TIMEOUT_S * 1000);
+  assert_int_equal(close(pfd), 0);
+  int status = -1;
+  if (r != 1) {
+    (void)kill(pid, SIGKILL);
+    (void)waitpid(pid, NULL, 0);
+    fail_msg("server child did not stop within %d s", JOIN_TIMEOUT_S);
+  }
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  assert_int_equal(WEXITSTATUS(status), 0);
+  assert_int_equal(close(stopp[1]), 0);
+  assert_int_equal(close(lfd), 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_bad_config),
+      cmocka_unit_test(test_many_clients),
+      cmocka_unit_test(test_full_buffer_message),
+      cmocka_unit_test(test_eof_flushes_replies),
+      cmocka_unit_test(test_reset),
+      cmocka_unit_test(test_cap),
+      cmocka_unit_test(test_non_reader_does_not_block),
+      cmocka_unit_test(test_clean_stop),
+      cmocka_unit_test(test_emfile),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
