@@ -66,7 +66,7 @@ ssize_t sc_send_all(const sc_transport *t, int fd, const struct msghdr *msg, int
   int control_sent = 0;
   /* At least one call, even for 0 bytes: an empty datagram is a message, and
    * control data may travel alone. */
-  do {
+  for (;;) {
     struct msghdr m = *msg;
     m.msg_iov = cur;
     m.msg_iovlen = (size_t)cnt;
@@ -106,7 +106,10 @@ ssize_t sc_send_all(const sc_transport *t, int fd, const struct msghdr *msg, int
       goto out;
     }
     done += (size_t)n;
-  } while (done < total);
+    if (done >= total) {
+      break; /* a loop test here, not in a do-while: `continue` after EINTR must retry */
+    }
+  }
   ret = (ssize_t)done;
 out:
   if (sent != NULL) {

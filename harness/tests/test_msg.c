@@ -492,6 +492,28 @@ static void send_all_empty_message_one_call(void **state) {
   assert_int_equal(f.calls, 1);
 }
 
+/* X-ZSEND, SEND-4: an empty message (or control alone) interrupted by EINTR or
+ * EAGAIN is retried until one call succeeds: it must not report success unsent.
+ * Found by fuzz_sendall (corpus/regressions/sendall/empty_message_*). */
+static void send_all_empty_message_retried_after_eintr_eagain(void **state) {
+  (void)state;
+  char ctl[CMSG_SPACE(sizeof(int))];
+  memset(ctl, 0, sizeof(ctl));
+  struct msghdr m;
+  memset(&m, 0, sizeof(m));
+  m.msg_control = ctl;
+  m.msg_controllen = sizeof(ctl);
+  fake f;
+  sc_transport t;
+  const step steps[] = {err(EINTR), err(EAGAIN), take(0)};
+  fake_init(&f, &t, steps, 3);
+  size_t sent = 3;
+  assert_int_equal(sc_send_all(&t, 3, &m, 0, -1, &sent), 0);
+  assert_int_equal(sent, 0);
+  assert_int_equal(f.calls, 3);
+  assert_int_equal(f.control_calls, 1);
+}
+
 /* ---- sc_recv_msg / sc_recv_fill over the fake ---- */
 
 static void recv_msg_retries_eintr(void **state) {
@@ -917,6 +939,7 @@ int main(void) {
       cmocka_unit_test(send_all_total_too_large),
       cmocka_unit_test(send_all_bad_arguments),
       cmocka_unit_test(send_all_empty_message_one_call),
+      cmocka_unit_test(send_all_empty_message_retried_after_eintr_eagain),
       cmocka_unit_test(recv_msg_retries_eintr),
       cmocka_unit_test(recv_msg_passes_errors),
       cmocka_unit_test(recv_fill_short_reads),

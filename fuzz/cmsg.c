@@ -1,0 +1,563 @@
+/* Fuzz target `cmsg`: ancillary data. Drives sc_cmsg_iter_init, sc_cmsg_next, sc_cmsg_rights,
+ * sc_cmsg_creds on crafted control buffers, sc_cmsg_add_rights / sc_cmsg_add_creds on crafted
+ * message lists, and (for a small share of inputs) sc_send_all + sc_recv_msg +
+ * sc_cmsg_close_fds on a cached AF_UNIX datagram pair.
+ *
+ * Properties asserted:
+ *  - parsing (control copied into an exactly sized heap buffer, so ASan sees any over-read):
+ *    sc_cmsg_next agrees step by step with an independent reference walk (same results, levels,
+ *    types, payload pointers and lengths); every item lies inside the buffer; a cmsg_len below
+ *    a header or past the end is -EINVAL and the cursor then stays at the end; a missing final
+ *    padding is accepted; sc_cmsg_rights / sc_cmsg_creds return what the reference predicts
+ *    (count and descriptors, -EINVAL, -ENOSPC) and never write past max;
+ *  - building: add_rights / add_creds return 0, -EINVAL (0 or > SC_CMSG_MAX_FDS descriptors)
+ *    or -ENOSPC exactly as predicted, advance *used by CMSG_SPACE, leave *used and the free
+ *    space untouched on failure; parsing the result gives back the same messages, in order;
+ *  - kernel round trip: the built control, sent with 1 byte, arrives without MSG_CTRUNC; the
+ *    received descriptors refer to the same files, in order (fstat dev/ino of the first and
+ *    last FSTAT_EACH_END, to keep the round trip cheap); the credentials
+ *    are ours; sc_cmsg_close_fds closes exactly the received descriptors.
+ *
+ * Input: byte 0: bits 0-1 mode (0 raw, 1 crafted, 2-3 build), bits 2-7 a parameter p
+ * (parse modes: the max passed to sc_cmsg_rights; mode 3 with p >= 60: kernel round trip).
+ * Raw: the rest is the control buffer. Crafted: byte 1 & 31 bytes are cut from the end, then
+ * records [k][l][l payload bytes]: k & 3 picks level/type, (k >> 2) & 7 the cmsg_len variant.
+ * Build: 2 bytes of capacity, then records: k odd = credentials [pid][uid][gid], k even =
+ * rights, nfds = (k & 2) ? 250 + ((k >> 2) & 7) : next byte, then one byte per descriptor. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "sockcheck/cmsg.h"
+#include "sockcheck/error.h"
+#include "sockcheck/msg.h"
+#include "sockcheck/pair.h"
+#include "sockcheck/transport.h"
+#include "support/check.h"
+#include "support/hooks.h"
+
+#define HDR ((size_t)CMSG_LEN(0))
+#define CRAFT_CAP 65536
+#define MAX_RIGHTS_ARG 64
+#define BUILD_CAP_MAX 8192
+#define MAX_RECORDS 64
+#define MAX_RECORD_FDS (SC_CMSG_MAX_FDS + 8)
+#define FD_POISON (-77)
+#define SPACE_POISON 0xee
+#define KERNEL_PARAM_MIN 60
+#define RECV_CONTROL \
+  (CMSG_SPACE(SC_CMSG_MAX_FDS * sizeof(int)) + CMSG_SPACE(sizeof(struct ucred)) + 64)
+
+/* The reference walk and the checks are not what coverage should steer by (the library's
+ * branches are), and uninstrumented they cost far less per input. */
+#if defined(__clang__)
+#define SC_NO_COVERAGE __attribute__((no_sanitize("coverage")))
+#else
+#define SC_NO_COVERAGE /* gcc builds only replay_*: no coverage instrumentation */
+#endif
+/* The kernel round trip fstats at most this many received descriptors at each end. */
+#define FSTAT_EACH_END 8
+
+enum mode { MODE_RAW = 0, MODE_CRAFTED = 1, MODE_BUILD = 2 };
+
+typedef struct cmsg_case {
+  int mode;
+  unsigned param;
+  bool kernel;
+  const uint8_t *rest;
+  size_t rest_len;
+} cmsg_case;
+
+/* One message the build mode asked for. */
+typedef struct build_rec {
+  bool creds;
+  size_t nfds;
+  size_t fd_off; /* into g_fds */
+  struct ucred cred;
+  int expect;  /* predicted return of the add call */
+  bool either; /* both -EINVAL and -ENOSPC apply: either is right */
+} build_rec;
+
+typedef struct build_case {
+  size_t cap;
+  size_t nrec;
+  build_rec rec[MAX_RECORDS];
+} build_case;
+
+static unsigned char g_craft[CRAFT_CAP];
+static int g_fds[MAX_RECORDS * MAX_RECORD_FDS];
+
+/* The kernel round trip's cached pair: [0] sends, [1] receives with SO_PASSCRED. */
+static int g_pair[2] = {-1, -1};
+static struct stat g_pair_st[2];
+static struct ucred g_self;
+
+size_t sc_fuzz_held_fds(void) {
+  return g_pair[0] >= 0 ? 2 : 0;
+}
+
+SC_NO_COVERAGE static void decode_case(const uint8_t *data, size_t size, cmsg_case *c) {
+  uint8_t b = size > 0 ? data[0] : 0;
+  c->mode = (b & 3) >= MODE_BUILD ? MODE_BUILD : (b & 3);
+  c->param = b >> 2;
+  c->kernel = (b & 3) == 3 && c->param >= KERNEL_PARAM_MIN;
+  c->rest = size > 0 ? data + 1 : data;
+  c->rest_len = size > 0 ? size - 1 : 0;
+}
+
+/* Turns crafted records into a control buffer in g_craft; returns its length. */
+SC_NO_COVERAGE static size_t craft(const uint8_t *p, size_t n) {
+  size_t pos = 0;
+  size_t len = 0;
+  size_t trunc = n > 0 ? (p[pos++] & 0x1f) : 0;
+  while (pos < n) {
+    uint8_t k = p[pos++];
+    size_t l = pos < n ? p[pos++] : 0;
+    struct cmsghdr h;
+    memset(&h, 0, sizeof(h));
+    h.cmsg_level = SOL_SOCKET;
+    switch (k & 3) {
+      case 0:
+        h.cmsg_type = SCM_RIGHTS;
+        break;
+      case 1:
+        h.cmsg_type = SCM_CREDENTIALS;
+        break;
+      case 2:
+        h.cmsg_type = k >> 5;
+        break;
+      case 3:
+      default:
+        h.cmsg_level = k >> 5;
+        h.cmsg_type = SCM_RIGHTS;
+        break;
+    }
+    switch ((k >> 2) & 7) {
+      case 4:
+        h.cmsg_len = l;
+        break;
+      case 5:
+        h.cmsg_len = CMSG_LEN(l) + 256;
+        break;
+      case 6:
+        h.cmsg_len = CMSG_LEN(l) + 1 + (k >> 5);
+        break;
+      case 7:
+        h.cmsg_len = SIZE_MAX - l;
+        break;
+      default:
+        h.cmsg_len = CMSG_LEN(l);
+        break;
+    }
+    size_t space = CMSG_SPACE(l);
+    if (space > CRAFT_CAP - len) {
+      break;
+    }
+    memset(g_craft + len, 0, space);
+    memcpy(g_craft + len, &h, sizeof(h));
+    size_t avail = l < n - pos ? l : n - pos;
+    memcpy(g_craft + len + HDR, p + pos, avail);
+    pos += avail;
+    len += space;
+  }
+  return len > trunc ? len - trunc : 0;
+}
+
+/* The reference walk: one step from *off. Same results as sc_cmsg_next promises. */
+SC_NO_COVERAGE static int ref_next(const unsigned char *buf, size_t len, size_t *off,
+                                   sc_cmsg_item *item) {
+  if (len - *off < sizeof(struct cmsghdr)) {
+    *off = len;
+    return 0;
+  }
+  struct cmsghdr h;
+  memcpy(&h, buf + *off, sizeof(h));
+  size_t left = len - *off;
+  if (h.cmsg_len < HDR || h.cmsg_len > left) {
+    *off = len;
+    return -EINVAL;
+  }
+  item->level = h.cmsg_level;
+  item->type = h.cmsg_type;
+  item->data = buf + *off + HDR;
+  item->len = h.cmsg_len - HDR;
+  size_t step = CMSG_ALIGN(h.cmsg_len); /* h.cmsg_len <= len: no overflow */
+  *off = step >= left ? len : *off + step;
+  return 1;
+}
+
+SC_NO_COVERAGE static void check_rights(const sc_cmsg_item *item, size_t max) {
+  int fds[MAX_RIGHTS_ARG + 4];
+  for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+    fds[i] = FD_POISON;
+  }
+  int want = -EINVAL;
+  if (item->level == SOL_SOCKET && item->type == SCM_RIGHTS && item->len % sizeof(int) == 0) {
+    want = item->len / sizeof(int) > max ? -ENOSPC : (int)(item->len / sizeof(int));
+  }
+  int got = sc_cmsg_rights(item, fds, max);
+  SC_FUZZ_CHECK(got == want, "sc_cmsg_rights(level %d type %d len %zu, max %zu) = %d, want %d",
+                item->level, item->type, item->len, max, got, want);
+  for (size_t i = max; i < sizeof(fds) / sizeof(fds[0]); i++) {
+    SC_FUZZ_CHECK(fds[i] == FD_POISON, "sc_cmsg_rights wrote fds[%zu] past max %zu", i, max);
+  }
+  for (int i = 0; i < got; i++) {
+    int fd;
+    memcpy(&fd, item->data + (size_t)i * sizeof(int), sizeof(fd));
+    SC_FUZZ_CHECK(fds[i] == fd, "sc_cmsg_rights: fds[%d] = %d, payload holds %d", i, fds[i], fd);
+  }
+}
+
+SC_NO_COVERAGE static void check_creds(const sc_cmsg_item *item) {
+  struct ucred got;
+  memset(&got, 0, sizeof(got));
+  bool ok = item->level == SOL_SOCKET && item->type == SCM_CREDENTIALS &&
+            item->len == sizeof(struct ucred);
+  int rc = sc_cmsg_creds(item, &got);
+  SC_FUZZ_CHECK(rc == (ok ? 0 : -EINVAL), "sc_cmsg_creds(level %d type %d len %zu) = %d",
+                item->level, item->type, item->len, rc);
+  if (ok) {
+    SC_FUZZ_CHECK(memcmp(&got, item->data, sizeof(got)) == 0,
+                  "sc_cmsg_creds does not copy the payload");
+  }
+}
+
+/* Walks buf[0..len) with the library and the reference side by side. */
+SC_NO_COVERAGE static void check_parse(const unsigned char *buf, size_t len, size_t max) {
+  sc_cmsg_iter it;
+  sc_cmsg_iter_init(&it, buf, len);
+  size_t off = 0;
+  size_t steps = len / CMSG_ALIGN(HDR) + 2;
+  for (size_t s = 0; s < steps; s++) {
+    sc_cmsg_item want;
+    sc_cmsg_item got;
+    memset(&got, 0, sizeof(got));
+    size_t at = off;
+    int r = ref_next(buf, len, &off, &want);
+    int g = sc_cmsg_next(&it, &got);
+    SC_FUZZ_CHECK(g == r, "sc_cmsg_next at offset %zu of %zu returned %d, reference %d", at, len, g,
+                  r);
+    if (r != 1) {
+      g = sc_cmsg_next(&it, &got);
+      SC_FUZZ_CHECK(g == 0, "sc_cmsg_next after the end/-EINVAL returned %d, not 0", g);
+      return;
+    }
+    SC_FUZZ_CHECK(got.data >= buf + at + HDR && got.len <= len && got.data <= buf + len - got.len,
+                  "item at offset %zu: payload [%p, +%zu) outside the buffer [%p, +%zu)", at,
+                  (const void *)got.data, got.len, (const void *)buf, len);
+    SC_FUZZ_CHECK(got.level == want.level && got.type == want.type && got.data == want.data &&
+                      got.len == want.len,
+                  "item at offset %zu: level %d type %d len %zu, reference %d %d %zu", at,
+                  got.level, got.type, got.len, want.level, want.type, want.len);
+    check_rights(&got, max);
+    check_creds(&got);
+  }
+  SC_FUZZ_CHECK(false, "reference walk did not end after %zu steps", steps);
+}
+
+SC_NO_COVERAGE static void parse_bytes(const uint8_t *bytes, size_t len, size_t max) {
+  /* Exactly sized heap copy: a read one byte past the end is an ASan report. */
+  unsigned char *buf = malloc(len > 0 ? len : 1);
+  SC_FUZZ_CHECK(buf != NULL, "out of memory");
+  if (len > 0) {
+    memcpy(buf, bytes, len);
+  }
+  check_parse(buf, len, max);
+  free(buf);
+}
+
+SC_NO_COVERAGE static uint8_t take(const cmsg_case *c, size_t *pos, uint8_t dflt) {
+  return *pos < c->rest_len ? c->rest[(*pos)++] : dflt;
+}
+
+/* Decodes the build records; kernel mode uses only descriptors and credentials that
+ * sendmsg accepts (the pair's own ends, our own pid/uid/gid). */
+SC_NO_COVERAGE static void decode_build(const cmsg_case *c, build_case *b) {
+  size_t pos = 0;
+  size_t fd_used = 0;
+  size_t cap = take(c, &pos, 0);
+  cap |= (size_t)take(c, &pos, 0x10) << 8;
+  b->cap = cap % (BUILD_CAP_MAX + 1);
+  b->nrec = 0;
+  size_t used = 0;
+  while (pos < c->rest_len && b->nrec < MAX_RECORDS) {
+    build_rec *r = &b->rec[b->nrec++];
+    uint8_t k = take(c, &pos, 0);
+    memset(r, 0, sizeof(*r));
+    size_t payload;
+    if (k & 1) {
+      r->creds = true;
+      r->cred.pid = c->kernel ? g_self.pid : (pid_t)take(c, &pos, 1);
+      r->cred.uid = c->kernel ? g_self.uid : (uid_t)take(c, &pos, 0);
+      r->cred.gid = c->kernel ? g_self.gid : (gid_t)take(c, &pos, 0);
+      payload = sizeof(struct ucred);
+    } else {
+      r->nfds = (k & 2) ? 250 + ((size_t)(k >> 2) & 7) : take(c, &pos, 1);
+      r->fd_off = fd_used;
+      for (size_t i = 0; i < r->nfds; i++) {
+        uint8_t v = take(c, &pos, (uint8_t)i);
+        g_fds[fd_used + i] = c->kernel ? g_pair[v & 1] : (int)(int8_t)v;
+      }
+      fd_used += r->nfds;
+      payload = r->nfds * sizeof(int);
+    }
+    bool bad = !r->creds && (r->nfds == 0 || r->nfds > SC_CMSG_MAX_FDS);
+    bool full = b->cap - used < CMSG_SPACE(payload);
+    r->expect = bad ? -EINVAL : full ? -ENOSPC : 0;
+    r->either = bad && full;
+    if (r->expect == 0) {
+      used += CMSG_SPACE(payload);
+    }
+  }
+}
+
+SC_NO_COVERAGE static void open_pair(void) {
+  if (g_pair[0] >= 0) {
+    return;
+  }
+  int sv[2];
+  int one = 1;
+  int rc = sc_pair_open(SOCK_DGRAM, SC_PAIR_NONBLOCK, sv);
+  SC_FUZZ_CHECK(rc == 0, "sc_pair_open(SOCK_DGRAM): %s", sc_err_name(rc));
+  SC_FUZZ_CHECK(setsockopt(sv[1], SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) == 0 &&
+                    fstat(sv[0], &g_pair_st[0]) == 0 && fstat(sv[1], &g_pair_st[1]) == 0,
+                "setting up the cached pair failed: %s", sc_err_name(errno));
+  g_pair[0] = sv[0];
+  g_pair[1] = sv[1];
+}
+
+/* Sends the built control with one byte and checks what arrives. */
+SC_NO_COVERAGE static void kernel_round_trip(const build_case *b, const unsigned char *control,
+                                             size_t used) {
+  static unsigned char rcontrol[RECV_CONTROL];
+  unsigned char byte = 'x';
+  struct iovec iov = {&byte, 1};
+  struct msghdr m;
+  memset(&m, 0, sizeof(m));
+  m.msg_iov = &iov;
+  m.msg_iovlen = 1;
+  m.msg_control = used > 0 ? (void *)control : NULL;
+  m.msg_controllen = used;
+  size_t nfds = 0;
+  for (size_t i = 0; i < b->nrec; i++) {
+    nfds += b->rec[i].expect == 0 ? b->rec[i].nfds : 0;
+  }
+  ssize_t s = sc_send_all(sc_transport_kernel(), g_pair[0], &m, 0, 0, NULL);
+  if (nfds > SC_CMSG_MAX_FDS) {
+    SC_FUZZ_CHECK(s == -EINVAL, "sendmsg of %zu descriptors returned %zd, kernel limit is %d", nfds,
+                  s, SC_CMSG_MAX_FDS);
+    return;
+  }
+  SC_FUZZ_CHECK(s == 1, "sendmsg of the built control (%zu bytes) returned %s", used,
+                sc_err_name((int)s));
+  unsigned char rbyte = 0;
+  struct iovec riov = {&rbyte, 1};
+  struct msghdr rm;
+  memset(&rm, 0, sizeof(rm));
+  rm.msg_iov = &riov;
+  rm.msg_iovlen = 1;
+  rm.msg_control = rcontrol;
+  rm.msg_controllen = sizeof(rcontrol);
+  ssize_t r = sc_recv_msg(sc_transport_kernel(), g_pair[1], &rm, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  SC_FUZZ_CHECK(r == 1 && rbyte == 'x' && (rm.msg_flags & MSG_CTRUNC) == 0,
+                "recvmsg returned %zd, flags 0x%x", r, (unsigned)rm.msg_flags);
+  sc_cmsg_iter it;
+  sc_cmsg_item item;
+  size_t got = 0;
+  size_t rec = 0;
+  size_t idx = 0;
+  bool creds = false;
+  int g;
+  sc_cmsg_iter_init(&it, rcontrol, rm.msg_controllen);
+  while ((g = sc_cmsg_next(&it, &item)) == 1) {
+    if (item.level == SOL_SOCKET && item.type == SCM_CREDENTIALS) {
+      struct ucred cr;
+      SC_FUZZ_CHECK(sc_cmsg_creds(&item, &cr) == 0 && cr.pid == g_self.pid &&
+                        cr.uid == g_self.uid && cr.gid == g_self.gid,
+                    "received credentials are not ours");
+      creds = true;
+      continue;
+    }
+    SC_FUZZ_CHECK(item.level == SOL_SOCKET && item.type == SCM_RIGHTS,
+                  "unexpected control message level %d type %d", item.level, item.type);
+    for (size_t i = 0; i + sizeof(int) <= item.len; i += sizeof(int), got++) {
+      int fd;
+      struct stat st;
+      memcpy(&fd, item.data + i, sizeof(fd));
+      while (rec < b->nrec && (b->rec[rec].expect != 0 || idx >= b->rec[rec].nfds)) {
+        rec++;
+        idx = 0;
+      }
+      SC_FUZZ_CHECK(rec < b->nrec, "received more descriptors than the %zu sent", nfds);
+      int sent_fd = g_fds[b->rec[rec].fd_off + idx++];
+      const struct stat *want = &g_pair_st[sent_fd == g_pair[0] ? 0 : 1];
+      if (got < FSTAT_EACH_END || got + FSTAT_EACH_END >= nfds) {
+        SC_FUZZ_CHECK(fstat(fd, &st) == 0 && st.st_dev == want->st_dev && st.st_ino == want->st_ino,
+                      "received descriptor %zu is not the file sent", got);
+      }
+    }
+  }
+  SC_FUZZ_CHECK(g == 0 && creds, "received control: walk ended with %d, credentials %s", g,
+                creds ? "present" : "missing (SO_PASSCRED is set)");
+  int closed = sc_cmsg_close_fds(rcontrol, rm.msg_controllen);
+  SC_FUZZ_CHECK(got == nfds && closed == (int)nfds,
+                "sent %zu descriptors, received %zu, sc_cmsg_close_fds closed %d", nfds, got,
+                closed);
+}
+
+SC_NO_COVERAGE static void check_build(const cmsg_case *c) {
+  build_case b;
+  if (c->kernel) {
+    open_pair();
+    if (g_self.pid == 0) {
+      g_self.pid = getpid();
+      g_self.uid = getuid();
+      g_self.gid = getgid();
+    }
+  }
+  decode_build(c, &b);
+  unsigned char *buf = malloc(b.cap > 0 ? b.cap : 1);
+  SC_FUZZ_CHECK(buf != NULL, "out of memory");
+  memset(buf, SPACE_POISON, b.cap);
+  size_t used = 0;
+  for (size_t i = 0; i < b.nrec; i++) {
+    const build_rec *r = &b.rec[i];
+    size_t before = used;
+    int rc = r->creds ? sc_cmsg_add_creds(buf, b.cap, &used, &r->cred)
+                      : sc_cmsg_add_rights(buf, b.cap, &used, g_fds + r->fd_off, r->nfds);
+    SC_FUZZ_CHECK(rc == r->expect || (r->either && rc == -ENOSPC),
+                  "record %zu (%s, %zu fds, used %zu of %zu): returned %s, want %s", i,
+                  r->creds ? "creds" : "rights", r->nfds, before, b.cap, sc_err_name(rc),
+                  sc_err_name(r->expect));
+    size_t payload = r->creds ? sizeof(struct ucred) : r->nfds * sizeof(int);
+    SC_FUZZ_CHECK(used == (rc == 0 ? before + CMSG_SPACE(payload) : before),
+                  "record %zu: *used went from %zu to %zu", i, before, used);
+    if (rc != 0) {
+      /* The bytes the message would have taken must still be free. */
+      size_t end = b.cap - used < CMSG_SPACE(payload) ? b.cap : used + CMSG_SPACE(payload);
+      for (size_t j = used; j < end; j++) {
+        SC_FUZZ_CHECK(buf[j] == SPACE_POISON, "record %zu failed but wrote byte %zu", i, j);
+      }
+    }
+  }
+  /* Parse back: the same messages, in order, then the end. */
+  sc_cmsg_iter it;
+  sc_cmsg_item item;
+  sc_cmsg_iter_init(&it, buf, used);
+  for (size_t i = 0; i < b.nrec; i++) {
+    const build_rec *r = &b.rec[i];
+    if (r->expect != 0) {
+      continue;
+    }
+    int g = sc_cmsg_next(&it, &item);
+    SC_FUZZ_CHECK(g == 1, "parsing back record %zu: sc_cmsg_next returned %d", i, g);
+    if (r->creds) {
+      struct ucred cr;
+      SC_FUZZ_CHECK(sc_cmsg_creds(&item, &cr) == 0 && memcmp(&cr, &r->cred, sizeof(cr)) == 0,
+                    "record %zu: credentials do not parse back", i);
+    } else {
+      static int fds[MAX_RECORD_FDS];
+      int n = sc_cmsg_rights(&item, fds, MAX_RECORD_FDS);
+      SC_FUZZ_CHECK(n == (int)r->nfds && memcmp(fds, g_fds + r->fd_off, r->nfds * sizeof(int)) == 0,
+                    "record %zu: %zu descriptors parse back as %d different ones", i, r->nfds, n);
+    }
+  }
+  int g = sc_cmsg_next(&it, &item);
+  SC_FUZZ_CHECK(g == 0, "parsing back: %d after the last record, not the end", g);
+  if (c->kernel) {
+    kernel_round_trip(&b, buf, used);
+  }
+  free(buf);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  cmsg_case c;
+  decode_case(data, size, &c);
+  switch (c.mode) {
+    case MODE_RAW:
+      parse_bytes(c.rest, c.rest_len, c.param);
+      break;
+    case MODE_CRAFTED:
+      parse_bytes(g_craft, craft(c.rest, c.rest_len), c.param);
+      break;
+    case MODE_BUILD:
+    default:
+      check_build(&c);
+      break;
+  }
+  return 0;
+}
+
+static int print_walk(const unsigned char *buf, size_t len, FILE *out) {
+  size_t off = 0;
+  if (fprintf(out, "control buffer: %zu bytes\n", len) < 0) {
+    return -1;
+  }
+  for (;;) {
+    sc_cmsg_item item;
+    size_t at = off;
+    int r = ref_next(buf, len, &off, &item);
+    int w;
+    if (r == 1) {
+      w = fprintf(out, "  @%zu level %d type %d payload %zu bytes\n", at, item.level, item.type,
+                  item.len);
+    } else if (r == 0) {
+      return fprintf(out, "  @%zu end (%zu bytes left)\n", at, len - at) < 0 ? -1 : 0;
+    } else {
+      struct cmsghdr h;
+      memcpy(&h, buf + at, sizeof(h));
+      return fprintf(out, "  @%zu malformed: cmsg_len %zu, %zu bytes left -> -EINVAL\n", at,
+                     (size_t)h.cmsg_len, len - at) < 0
+                 ? -1
+                 : 0;
+    }
+    if (w < 0) {
+      return -1;
+    }
+  }
+}
+
+int sc_fuzz_decode(const uint8_t *data, size_t size, FILE *out) {
+  static const char *const names[] = {"raw", "crafted", "build"};
+  cmsg_case c;
+  decode_case(data, size, &c);
+  if (fprintf(out, "mode %s, parameter %u%s\n", names[c.mode], c.param,
+              c.kernel ? " (kernel round trip)" : "") < 0) {
+    return -1;
+  }
+  if (c.mode == MODE_RAW) {
+    return print_walk(c.rest, c.rest_len, out);
+  }
+  if (c.mode == MODE_CRAFTED) {
+    return print_walk(g_craft, craft(c.rest, c.rest_len), out);
+  }
+  build_case b;
+  decode_build(&c, &b);
+  if (fprintf(out, "capacity %zu\n", b.cap) < 0) {
+    return -1;
+  }
+  for (size_t i = 0; i < b.nrec; i++) {
+    const build_rec *r = &b.rec[i];
+    int w = r->creds ? fprintf(out, "  creds pid %d uid %u gid %u", (int)r->cred.pid,
+                               (unsigned)r->cred.uid, (unsigned)r->cred.gid)
+                     : fprintf(out, "  rights %zu fds", r->nfds);
+    for (size_t j = 0; w >= 0 && !r->creds && j < r->nfds && j < 8; j++) {
+      w = fprintf(out, "%s%d", j == 0 ? " [" : ", ", g_fds[r->fd_off + j]);
+    }
+    if (w >= 0 && !r->creds && r->nfds > 0) {
+      w = fprintf(out, "%s]", r->nfds > 8 ? ", ..." : "");
+    }
+    if (w < 0 ||
+        fprintf(out, " -> expect %s\n", r->expect == 0 ? "ok" : sc_err_name(r->expect)) < 0) {
+      return -1;
+    }
+  }
+  return 0;
+}
