@@ -100,8 +100,7 @@ def _target_exists(target):
 
 @pytest.mark.parametrize("bug,target", CASES, ids=[f"{b}-{t}" for b, t in CASES])
 def test_planted_bug_is_caught(bug, target, tmp_path):
-    if not _target_exists(target):
-        pytest.skip(f"fuzz/{target}.c does not exist yet")
+    assert _target_exists(target), f"fuzz/{target}.c is missing"
     exe = _planted_build(bug, target)
     r, artifacts = _fuzz(exe, target, tmp_path)
     tail = r.stdout[-3000:]
@@ -113,8 +112,7 @@ def test_planted_bug_is_caught(bug, target, tmp_path):
 
 @pytest.mark.parametrize("target", [t for _, t in CASES])
 def test_clean_library_survives(target, tmp_path):
-    if not _target_exists(target):
-        pytest.skip(f"fuzz/{target}.c does not exist yet")
+    assert _target_exists(target), f"fuzz/{target}.c is missing"
     exe = _clean_build(target)
     r, artifacts = _fuzz(exe, target, tmp_path)
     assert r.returncode == 0 and not artifacts, (
