@@ -37,12 +37,6 @@ static void usage(FILE *out) {
                      "  --max-conns N   serve at most N clients at once (default 0: no cap)\n");
 }
 
-static int bad_usage(const char *why, const char *arg) {
-  (void)fprintf(stderr, PROG ": %s%s%s\n", why, arg != NULL ? ": " : "", arg != NULL ? arg : "");
-  usage(stderr);
-  return 2;
-}
-
 int main(int argc, char **argv) {
   static const struct option opts[] = {{"bind", required_argument, NULL, 'b'},
                                        {"max-conns", required_argument, NULL, 'm'},
@@ -62,33 +56,33 @@ int main(int argc, char **argv) {
         break;
       case 'm':
         if (sc_cli_parse_uint(optarg, SIZE_MAX, &max_conns) != 0) {
-          return bad_usage("bad --max-conns", optarg);
+          return sc_cli_bad_usage(PROG, usage, "bad --max-conns", optarg);
         }
         break;
       case 'h':
         usage(stdout);
         return 0;
       case ':':
-        return bad_usage("missing value for", argv[optind - 1]);
+        return sc_cli_bad_usage(PROG, usage, "missing value for", argv[optind - 1]);
       default:
-        return bad_usage("unknown option", argv[optind - 1]);
+        return sc_cli_bad_usage(PROG, usage, "unknown option", argv[optind - 1]);
     }
   }
   if (optind >= argc) {
-    return bad_usage("missing PORT", NULL);
+    return sc_cli_bad_usage(PROG, usage, "missing PORT", NULL);
   }
   if (optind + 1 < argc) {
-    return bad_usage("unexpected argument", argv[optind + 1]);
+    return sc_cli_bad_usage(PROG, usage, "unexpected argument", argv[optind + 1]);
   }
   const char *port_text = argv[optind];
   uint16_t port = 0;
   if (sc_addr_parse_port(port_text, &port) != 0) {
-    return bad_usage("bad PORT (0..65535)", port_text);
+    return sc_cli_bad_usage(PROG, usage, "bad PORT (0..65535)", port_text);
   }
   char text[SC_ADDR_TEXT_MAX];
   sc_addr addr;
   if (sc_cli_bind_addr(bind_host, port_text, &addr, text, sizeof(text)) != 0) {
-    return bad_usage("bad --bind address", bind_host);
+    return sc_cli_bad_usage(PROG, usage, "bad --bind address", bind_host);
   }
 
   int stop_fd = sc_cli_stop_fd();

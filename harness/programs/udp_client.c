@@ -37,12 +37,6 @@ static void usage(FILE *out) {
                 "  MESSAGE     text to send (default \"hello world\" via sendto(2))\n");
 }
 
-static int bad_usage(const char *why, const char *arg) {
-  (void)fprintf(stderr, PROG ": %s%s%s\n", why, arg != NULL ? ": " : "", arg != NULL ? arg : "");
-  usage(stderr);
-  return 2;
-}
-
 static int hex_digit(char c) {
   if (c >= '0' && c <= '9') {
     return c - '0';
@@ -112,29 +106,29 @@ int main(int argc, char **argv) {
         usage(stdout);
         return 0;
       case ':':
-        return bad_usage("missing value for", argv[optind - 1]);
+        return sc_cli_bad_usage(PROG, usage, "missing value for", argv[optind - 1]);
       default:
-        return bad_usage("unknown option", argv[optind - 1]);
+        return sc_cli_bad_usage(PROG, usage, "unknown option", argv[optind - 1]);
     }
   }
   if (argc - optind > 1) {
-    return bad_usage("unexpected argument", argv[optind + 1]);
+    return sc_cli_bad_usage(PROG, usage, "unexpected argument", argv[optind + 1]);
   }
   const char *message = optind < argc ? argv[optind] : NULL;
   if (message != NULL && hex != NULL) {
-    return bad_usage("give either --hex or MESSAGE, not both", NULL);
+    return sc_cli_bad_usage(PROG, usage, "give either --hex or MESSAGE, not both", NULL);
   }
   uint16_t port = 0;
   if (sc_addr_parse_port(port_text, &port) != 0) {
-    return bad_usage("bad --port (0..65535)", port_text);
+    return sc_cli_bad_usage(PROG, usage, "bad --port (0..65535)", port_text);
   }
   char text[SC_ADDR_TEXT_MAX];
   sc_addr dest;
   if (sc_cli_hostport(text, sizeof(text), host, port_text) < 0 || sc_addr_parse(text, &dest) != 0) {
-    return bad_usage("bad --host", host);
+    return sc_cli_bad_usage(PROG, usage, "bad --host", host);
   }
   if (sc_addr_format(&dest, text, sizeof(text)) < 0) {
-    return bad_usage("bad --host", host);
+    return sc_cli_bad_usage(PROG, usage, "bad --host", host);
   }
 
   unsigned char *data = NULL;
@@ -142,7 +136,7 @@ int main(int argc, char **argv) {
   if (hex != NULL) {
     ssize_t n = decode_hex(hex, &data);
     if (n == -EINVAL) {
-      return bad_usage("bad --hex (even number of hex digits)", hex);
+      return sc_cli_bad_usage(PROG, usage, "bad --hex (even number of hex digits)", hex);
     }
     if (n < 0) {
       (void)fprintf(stderr, PROG ": %s\n", sc_err_message((int)n));

@@ -36,12 +36,6 @@ static void usage(FILE *out) {
                      "  --count N   exit after N datagrams (default 0: until SIGINT/SIGTERM)\n");
 }
 
-static int bad_usage(const char *why, const char *arg) {
-  (void)fprintf(stderr, PROG ": %s%s%s\n", why, arg != NULL ? ": " : "", arg != NULL ? arg : "");
-  usage(stderr);
-  return 2;
-}
-
 /* Receives and prints one datagram. Returns 1 if one was printed, 0 if none was
  * waiting, or -errno. */
 static int print_one(int fd, unsigned char *buf) {
@@ -106,29 +100,29 @@ int main(int argc, char **argv) {
         break;
       case 'c':
         if (sc_cli_parse_uint(optarg, UINT64_MAX, &count) != 0) {
-          return bad_usage("bad --count", optarg);
+          return sc_cli_bad_usage(PROG, usage, "bad --count", optarg);
         }
         break;
       case 'h':
         usage(stdout);
         return 0;
       case ':':
-        return bad_usage("missing value for", argv[optind - 1]);
+        return sc_cli_bad_usage(PROG, usage, "missing value for", argv[optind - 1]);
       default:
-        return bad_usage("unknown option", argv[optind - 1]);
+        return sc_cli_bad_usage(PROG, usage, "unknown option", argv[optind - 1]);
     }
   }
   if (optind < argc) {
-    return bad_usage("unexpected argument", argv[optind]);
+    return sc_cli_bad_usage(PROG, usage, "unexpected argument", argv[optind]);
   }
   uint16_t port = 0;
   if (sc_addr_parse_port(port_text, &port) != 0) {
-    return bad_usage("bad --port (0..65535)", port_text);
+    return sc_cli_bad_usage(PROG, usage, "bad --port (0..65535)", port_text);
   }
   char text[SC_ADDR_TEXT_MAX];
   sc_addr addr;
   if (sc_cli_bind_addr(bind_host, port_text, &addr, text, sizeof(text)) != 0) {
-    return bad_usage("bad --bind address", bind_host);
+    return sc_cli_bad_usage(PROG, usage, "bad --bind address", bind_host);
   }
 
   int rc = 1;

@@ -146,3 +146,9 @@ int sc_cli_stop_fd(void) {
   }
   return fd;
 }
+
+int sc_cli_bad_usage(const char *prog, void (*usage)(FILE *out), const char *why, const char *arg) {
+  (void)fprintf(stderr, "%s: %s%s%s\n", prog, why, arg != NULL ? ": " : "", arg != NULL ? arg : "");
+  usage(stderr);
+  return 2;
+}

@@ -34,6 +34,10 @@ int sc_cli_hostport(char *buf, size_t cap, const char *host, const char *port);
  * to text[0..cap) for messages. Returns 0, or -EINVAL. */
 int sc_cli_bind_addr(const char *bind, const char *port_text, sc_addr *out, char *text, size_t cap);
 
+/* Prints "PROG: why[: arg]" and then the program's usage (written by `usage`)
+ * on stderr. Returns 2, the programs' exit code for a missing or bad argument. */
+int sc_cli_bad_usage(const char *prog, void (*usage)(FILE *out), const char *why, const char *arg);
+
 /* Ignores SIGPIPE, blocks SIGINT and SIGTERM and returns a non-blocking,
  * close-on-exec signalfd that becomes readable when one arrives, or -errno. */
 int sc_cli_stop_fd(void);
