@@ -1,11 +1,12 @@
 /* The oracle: predicts each layout op's outcome on a model of the pair. Every
- * rule names the behaviour ID it enforces (`grep -o 'RULE [A-Z0-9-]*'`). Check
+ * rule comment names the behaviour ID it enforces (count them per ID with grep). Check
  * orders were measured on Linux 6.18 with probes (kernel = reference):
  *   stream:    cmsg (EBADF/EINVAL) > name (EISCONN) > SEND_SHUTDOWN (EPIPE) > EFAULT
  *   dgram:     cmsg > name (EINVAL) > size (EMSGSIZE) > own SHUT_WR (EPIPE) > EFAULT
  *              > peer closed (ECONNREFUSED once, then ENOTCONN) > peer SHUT_RD (EPIPE)
- *   seqpacket: cmsg > size > pending ECONNRESET > SEND_SHUTDOWN (EPIPE) > EFAULT
- *   udp:       size > name (EINVAL) > cmsg (EINVAL; SCM_RIGHTS ignored) > own SHUT_WR
+ *   seqpacket: pending ECONNRESET > cmsg > size > SEND_SHUTDOWN (EPIPE) > EFAULT
+ *   udp:       length > 65535 > name (EINVAL) > cmsg (EINVAL; SCM_RIGHTS ignored)
+ *              > payload > 65507 (EMSGSIZE) > own SHUT_WR
  *              (EPIPE) > EFAULT; ECONNREFUSED may come at any call once the peer closed. */
 #include "sockcheck/oracle.h"
 
@@ -56,7 +57,9 @@ static void succeed(sc_oracle_expect *ex, ssize_t ret, const char *rule) {
   }
 }
 
-static bool is_unix(const sc_oracle *m) { return m->kind != SC_LAYOUT_UDP; }
+static bool is_unix(const sc_oracle *m) {
+  return m->kind != SC_LAYOUT_UDP;
+}
 
 static bool is_connected_kind(const sc_oracle *m) {
   return m->kind == SC_LAYOUT_STREAM || m->kind == SC_LAYOUT_SEQPACKET;
@@ -65,10 +68,12 @@ static bool is_connected_kind(const sc_oracle *m) {
 /* Offset of the first byte that cannot be read (NULL base, nonzero length), or
  * SIZE_MAX when the whole gather list is readable. */
 static size_t fault_offset(const sc_layout_op *op) {
+  /* iovec i has shape i % nseg, so the first faulting iovec is the first faulting
+   * shape k (if k < count), preceded by shapes 0..k-1 once each */
   size_t off = 0;
   unsigned nseg = op->iov.nseg < 1 ? 1 : op->iov.nseg;
-  for (size_t i = 0; i < op->iov.count; i++) {
-    const sc_layout_seg *s = &op->iov.seg[i % nseg];
+  for (unsigned k = 0; k < nseg && k < op->iov.count; k++) {
+    const sc_layout_seg *s = &op->iov.seg[k];
     if (s->null_base && s->len > 0) {
       return off;
     }
@@ -84,8 +89,8 @@ static void predict_send(const sc_oracle *m, const sc_layout_op *op, sc_oracle_e
   size_t total = sc_layout_iov_total(op);
   size_t fault = fault_offset(op);
   bool bad_cmsg_len = op->ctl == SC_CTL_LEN_SMALL || op->ctl == SC_CTL_LEN_PAST_END;
-  bool named = op->name == SC_NAME_VALID || op->name == SC_NAME_SHORT ||
-               op->name == SC_NAME_OVERSIZE;
+  bool named =
+      op->name == SC_NAME_VALID || op->name == SC_NAME_SHORT || op->name == SC_NAME_OVERSIZE;
 
   if (n > SC_IOV_MAX) {
     fail(ex, EMSGSIZE, "X-IOVMAX"); /* RULE SEND-E: more than 1024 iovecs -> EMSGSIZE */
@@ -96,8 +101,8 @@ static void predict_send(const sc_oracle *m, const sc_layout_op *op, sc_oracle_e
       /* RULE X-PEERCLOSE: UDP peer gone, the ICMP error may surface at any call */
       fail(ex, ECONNREFUSED, "X-PEERCLOSE");
     }
-    if (total > SC_ORACLE_UDP_MAX) {
-      fail(ex, EMSGSIZE, "X-DGRAMBIG"); /* RULE X-DGRAMBIG: UDP datagram over 65507 */
+    if (total > 0xffff) {
+      fail(ex, EMSGSIZE, "X-DGRAMBIG"); /* RULE X-DGRAMBIG: UDP length over 65535, checked first */
       return;
     }
     if (op->name == SC_NAME_SHORT) {
@@ -106,6 +111,11 @@ static void predict_send(const sc_oracle *m, const sc_layout_op *op, sc_oracle_e
     }
     if (bad_cmsg_len) {
       fail(ex, EINVAL, "X-CMSG-E"); /* RULE X-CMSG-E: malformed cmsg_len -> EINVAL (UDP too) */
+      return;
+    }
+    if (total > SC_ORACLE_UDP_MAX) {
+      /* RULE X-DGRAMBIG: UDP payload over 65507 (measured: after the cmsg checks) */
+      fail(ex, EMSGSIZE, "X-DGRAMBIG");
       return;
     }
     if (m->wr_shut[e]) {
@@ -117,10 +127,17 @@ static void predict_send(const sc_oracle *m, const sc_layout_op *op, sc_oracle_e
       return;
     }
     /* RULE SEND-1: returns the byte count; SEND-4: SCM_RIGHTS/CREDENTIALS ignored by UDP */
+    /* RULE SEND-5: MSG_DONTWAIT, MSG_EOR, MSG_NOSIGNAL accepted (MSG_MORE not modelled on UDP) */
     succeed(ex, (ssize_t)total, "SEND-1");
     return;
   }
 
+  if (m->kind == SC_LAYOUT_SEQPACKET && m->reset[e]) {
+    /* RULE X-PEERCLOSE: seqpacket peer closed with unread data: the pending ECONNRESET
+     * is reported once, before any other check (measured: before EMSGSIZE) */
+    fail(ex, ECONNRESET, "X-PEERCLOSE");
+    return;
+  }
   /* AF_UNIX: scm_send runs first. */
   if (bad_cmsg_len) {
     fail(ex, EINVAL, "X-CMSG-E"); /* RULE X-CMSG-E: cmsg_len too small or past the end */
@@ -149,6 +166,8 @@ static void predict_send(const sc_oracle *m, const sc_layout_op *op, sc_oracle_e
         return;
       }
       /* RULE SEND-2: the gathered bytes are sent in order */
+      /* RULE SEND-5: MSG_DONTWAIT|MSG_EOR|MSG_MORE accepted on AF_UNIX (measured); sends are
+       * capped below the buffer space, so MSG_DONTWAIT never yields EAGAIN here */
       /* RULE X-ZSEND: stream zero-length send returns 0, nothing queued */
       succeed(ex, (ssize_t)total, total == 0 ? "X-ZSEND" : "SEND-2");
       return;
@@ -186,14 +205,10 @@ static void predict_send(const sc_oracle *m, const sc_layout_op *op, sc_oracle_e
       succeed(ex, (ssize_t)total, total == 0 ? "X-ZSEND" : "SEND-1");
       return;
     case SC_LAYOUT_SEQPACKET:
-      /* msg_name is ignored on a connected seqpacket socket (measured) */
+      /* RULE SEND-3: msg_name (any length) is ignored on a connected seqpacket socket
+       * (measured) */
       if (total > SC_ORACLE_UNIX_DGRAM_MAX) {
         fail(ex, EMSGSIZE, "X-DGRAMBIG"); /* RULE X-DGRAMBIG: seqpacket record over SO_SNDBUF-32 */
-        return;
-      }
-      if (m->reset[e]) {
-        /* RULE X-PEERCLOSE: seqpacket peer closed with unread data: ECONNRESET reported once */
-        fail(ex, ECONNRESET, "X-PEERCLOSE");
         return;
       }
       if (m->wr_shut[e]) {
@@ -254,12 +269,16 @@ static void read_message(const sc_oracle *m, unsigned e, const sc_layout_op *op,
   ssize_t ret = (op->flags & MSG_TRUNC) ? (ssize_t)c->len : (ssize_t)got;
   install_fds(ex, c->nfds, op->ctl_len);
   /* RULE PAIR-5: one recv returns one message; RULE RECV-5: empty datagrams too */
+  /* RULE RECV-1: the byte count of the message (or of the buffer, truncated) */
   const char *rule = c->len == 0 ? "RECV-5" : (c->len > room ? "RECV-4" : "PAIR-5");
   if (m->kind == SC_LAYOUT_SEQPACKET && c->len > room) {
     rule = "X-SEQTRUNC";
   }
   if (room == 0) {
     rule = "X-ZLEN";
+  }
+  if (ex->msg_flags & MSG_CTRUNC) {
+    rule = "X-CTRUNC";
   }
   succeed(ex, ret, rule);
 }
@@ -280,6 +299,12 @@ static void read_stream(const sc_oracle *m, unsigned e, const sc_layout_op *op, 
     if (c->nfds > 0) {
       fds = c->nfds; /* RULE SEND-4: descriptors arrive with the bytes of their send */
       break;
+    }
+    if (op->flags & MSG_PEEK) {
+      /* RULE SEND-4: measured on 6.18: a stream MSG_PEEK keeps walking the queue after
+       * its buffer is full (0-byte chunks) and dups the descriptors of the first send
+       * that carries some, wherever it is */
+      continue;
     }
     if (take < avail || copied == room) {
       break;
@@ -361,7 +386,16 @@ static void predict_recv_core(const sc_oracle *m, const sc_layout_op *op, sc_ora
 
 static void predict_recv(const sc_oracle *m, const sc_layout_op *op, sc_oracle_expect *ex) {
   predict_recv_core(m, op, ex);
+  /* RULE X-CLOEXEC: installed descriptors are close-on-exec exactly when
+   * MSG_CMSG_CLOEXEC is given (the target checks F_GETFD on each) */
+  ex->cloexec = (op->flags & MSG_CMSG_CLOEXEC) != 0;
+  if (ex->ok) {
+    /* RULE X-FLAGS: msg_flags is set afresh; recvmsg(2) echoes MSG_CMSG_CLOEXEC into it
+     * (measured: the kernel starts msg_flags from flags & MSG_CMSG_CLOEXEC) */
+    ex->msg_flags |= op->flags & MSG_CMSG_CLOEXEC;
+  }
   if (m->nonblock || (op->flags & MSG_DONTWAIT)) {
+    /* RULE X-NONBLOCK: SOCK_NONBLOCK applies to both ends: EAGAIN without MSG_DONTWAIT */
     return;
   }
   /* A blocking call that could block is made with MSG_DONTWAIT: the outcome is
@@ -441,7 +475,12 @@ static void commit_send(sc_oracle *m, const sc_layout_op *op, ssize_t ret, size_
   unsigned p = e ^ 1u;
   unsigned nfds = (is_unix(m) && op->ctl == SC_CTL_RIGHTS) ? op->nfds : 0;
   if (ret == SC_ERR(ECONNREFUSED) && m->kind == SC_LAYOUT_DGRAM) {
+    /* RULE X-PEERCLOSE: measured: the ECONNREFUSED send disconnects the dgram socket
+     * and purges its own receive queue (unix_dgram_disconnected): queued messages are lost */
     m->peer_gone[e] = 2;
+    m->q[e].count = 0;
+    m->q[e].head = 0;
+    m->q[e].used = 0;
   }
   if (ret == SC_ERR(ECONNRESET)) {
     m->reset[e] = false;
@@ -498,8 +537,8 @@ static void commit_recv(sc_oracle *m, const sc_layout_op *op, const sc_oracle_ex
   }
 }
 
-void sc_oracle_commit(sc_oracle *m, const sc_layout_op *op, const sc_oracle_expect *ex,
-                      ssize_t ret, size_t sent) {
+void sc_oracle_commit(sc_oracle *m, const sc_layout_op *op, const sc_oracle_expect *ex, ssize_t ret,
+                      size_t sent) {
   unsigned e = op->end;
   unsigned p = e ^ 1u;
   switch (op->type) {
@@ -515,8 +554,11 @@ void sc_oracle_commit(sc_oracle *m, const sc_layout_op *op, const sc_oracle_expe
     case SC_OP_CLOSE:
       if (!m->closed[p]) {
         if (is_connected_kind(m)) {
-          if (m->q[e].count > 0) {
-            m->reset[p] = true; /* closed with unread data: the peer sees ECONNRESET */
+          if (sc_oracle_queued_bytes(m, e) > 0 || sc_oracle_queued_msgs(m, e) >= 2) {
+            /* RULE X-PEERCLOSE: closed with unread data: the peer sees ECONNRESET once.
+             * Measured on 6.18: one unread zero-length seqpacket record alone does not
+             * count, two or more do. */
+            m->reset[p] = true;
           }
           m->rd_shut[p] = true;
           m->wr_shut[p] = true;
@@ -558,7 +600,9 @@ size_t sc_oracle_queued_bytes(const sc_oracle *m, unsigned e) {
   return n;
 }
 
-size_t sc_oracle_queued_msgs(const sc_oracle *m, unsigned e) { return m->q[e & 1u].count; }
+size_t sc_oracle_queued_msgs(const sc_oracle *m, unsigned e) {
+  return m->q[e & 1u].count;
+}
 
 void sc_oracle_print_expect(const sc_oracle_expect *ex, FILE *out) {
   bool any = false;

@@ -18,17 +18,17 @@ extern "C" {
 #endif
 
 #define SC_LAYOUT_MAX_OPS 8
-#define SC_LAYOUT_MAX_SEGS 8       /* distinct iovec shapes per list, repeated cyclically */
-#define SC_LAYOUT_MAX_IOV 1030     /* iovecs per list: past SC_IOV_MAX (1024) on purpose */
-#define SC_LAYOUT_MAX_SEG_LEN 4096 /* bytes per iovec */
-#define SC_LAYOUT_MAX_TOTAL 65536  /* all sends of one layout together, and one receive */
+#define SC_LAYOUT_MAX_SEGS 8            /* distinct iovec shapes per list, repeated cyclically */
+#define SC_LAYOUT_MAX_IOV 1030          /* iovecs per list: past SC_IOV_MAX (1024) on purpose */
+#define SC_LAYOUT_MAX_SEG_LEN 4096      /* bytes per iovec */
+#define SC_LAYOUT_MAX_TOTAL 65536       /* all sends of one layout together, and one receive */
 #define SC_LAYOUT_MAX_RIGHTS_SEND 16384 /* a send carrying descriptors (one kernel skb) */
-#define SC_LAYOUT_MAX_FDS 4        /* descriptors in one SCM_RIGHTS message */
-#define SC_LAYOUT_MAX_CTL 96       /* receive control buffer bytes */
-#define SC_LAYOUT_BIG_LEN (1u << 20) /* the extra iovec of a "big" send (X-DGRAMBIG) */
+#define SC_LAYOUT_MAX_FDS 4             /* descriptors in one SCM_RIGHTS message */
+#define SC_LAYOUT_MAX_CTL 96            /* receive control buffer bytes */
+#define SC_LAYOUT_BIG_LEN (1u << 20)    /* the extra iovec of a "big" send (X-DGRAMBIG) */
 #define SC_LAYOUT_PATTERN_LEN (SC_LAYOUT_MAX_SEG_LEN + 256)
 /* Longest encoding of one layout, in bytes. */
-#define SC_LAYOUT_ENCODED_MAX (3 + SC_LAYOUT_MAX_OPS * (13 + 3 * SC_LAYOUT_MAX_SEGS))
+#define SC_LAYOUT_ENCODED_MAX (3 + SC_LAYOUT_MAX_OPS * (14 + 3 * SC_LAYOUT_MAX_SEGS))
 
 typedef enum sc_layout_kind {
   SC_LAYOUT_STREAM = 0, /* AF_UNIX SOCK_STREAM pair */
@@ -47,11 +47,11 @@ typedef enum sc_layout_op_type {
 } sc_layout_op_type;
 
 typedef enum sc_layout_name {
-  SC_NAME_NONE = 0,  /* msg_name NULL, namelen 0 */
-  SC_NAME_VALID,     /* UDP: the peer's address; AF_UNIX: sun_family only (namelen 2) */
-  SC_NAME_SHORT,     /* the same address with namelen 1 */
-  SC_NAME_OVERSIZE,  /* the same address with namelen 200 (past sockaddr_storage) */
-  SC_NAME_NULL_LEN,  /* msg_name NULL with namelen 16 */
+  SC_NAME_NONE = 0, /* msg_name NULL, namelen 0 */
+  SC_NAME_VALID,    /* UDP: the peer's address; AF_UNIX: sun_family only (namelen 2) */
+  SC_NAME_SHORT,    /* the same address with namelen 1 */
+  SC_NAME_OVERSIZE, /* the same address with namelen 200 (past sockaddr_storage) */
+  SC_NAME_NULL_LEN, /* msg_name NULL with namelen 16 */
   SC_NAME_COUNT
 } sc_layout_name;
 
@@ -85,17 +85,17 @@ typedef struct sc_layout_iov {
 
 /* One operation; fields that do not apply to its type are zero. */
 typedef struct sc_layout_op {
-  uint8_t type;    /* sc_layout_op_type */
-  uint8_t end;     /* 0 or 1: the pair end that makes the call */
+  uint8_t type;      /* sc_layout_op_type */
+  uint8_t end;       /* 0 or 1: the pair end that makes the call */
   sc_layout_iov iov; /* SEND: gather list; RECV: scatter list (never NULL bases) */
-  uint8_t name;    /* SEND: sc_layout_name */
-  uint8_t ctl;     /* SEND: sc_layout_ctl */
-  uint8_t nfds;    /* SEND with SC_CTL_RIGHTS: 1..SC_LAYOUT_MAX_FDS */
-  uint8_t big;     /* SEND, not on streams: one more iovec of SC_LAYOUT_BIG_LEN bytes */
-  uint8_t seed;    /* SEND: data pattern */
-  uint8_t ctl_len; /* RECV: control buffer bytes, 0..SC_LAYOUT_MAX_CTL */
-  uint8_t how;     /* SHUTDOWN: SHUT_RD, SHUT_WR or SHUT_RDWR */
-  int flags;       /* SEND: subset of SC_LAYOUT_SEND_FLAGS; RECV: of SC_LAYOUT_RECV_FLAGS */
+  uint8_t name;      /* SEND: sc_layout_name */
+  uint8_t ctl;       /* SEND: sc_layout_ctl */
+  uint8_t nfds;      /* SEND with SC_CTL_RIGHTS: 1..SC_LAYOUT_MAX_FDS */
+  uint8_t big;       /* SEND, not on streams: one more iovec of SC_LAYOUT_BIG_LEN bytes */
+  uint8_t seed;      /* SEND: data pattern */
+  uint8_t ctl_len;   /* RECV: control buffer bytes, 0..SC_LAYOUT_MAX_CTL */
+  uint8_t how;       /* SHUTDOWN: SHUT_RD, SHUT_WR or SHUT_RDWR */
+  int flags;         /* SEND: subset of SC_LAYOUT_SEND_FLAGS; RECV: of SC_LAYOUT_RECV_FLAGS */
 } sc_layout_op;
 
 typedef struct sc_layout {
@@ -132,8 +132,8 @@ size_t sc_layout_iov_count(const sc_layout_op *op);
 size_t sc_layout_iov_total(const sc_layout_op *op);
 
 /* Builds a send's gather list into iov[0..cap): bases point into a static,
- * read-only pattern chosen by op->seed (NULL where the shape says so). Returns
- * the count written (at most cap). */
+ * read-only pattern chosen by op->seed and the shape (NULL where the shape says
+ * so); iovec i equals iovec i % nseg. Returns the count written (at most cap). */
 size_t sc_layout_send_iov(const sc_layout_op *op, struct iovec *iov, size_t cap);
 
 /* Builds a receive's scatter list into iov[0..cap) over buf[0..buf_len),

@@ -47,31 +47,32 @@ typedef struct sc_oracle {
   uint8_t kind;     /* sc_layout_kind */
   uint8_t nonblock; /* both ends O_NONBLOCK */
   bool closed[2];
-  bool rd_shut[2];   /* RCV_SHUTDOWN (stream/seqpacket: includes what the peer's calls set) */
-  bool wr_shut[2];   /* SEND_SHUTDOWN (likewise) */
-  bool reset[2];     /* stream/seqpacket: ECONNRESET pending (peer closed with unread data) */
+  bool rd_shut[2];      /* RCV_SHUTDOWN (stream/seqpacket: includes what the peer's calls set) */
+  bool wr_shut[2];      /* SEND_SHUTDOWN (likewise) */
+  bool reset[2];        /* stream/seqpacket: ECONNRESET pending (peer closed with unread data) */
   uint8_t peer_gone[2]; /* dgram: 0 peer alive, 1 next send ECONNREFUSED, 2 then ENOTCONN */
-  bool icmp[2];      /* UDP: peer closed, ECONNREFUSED may be reported by any call */
+  bool icmp[2];         /* UDP: peer closed, ECONNREFUSED may be reported by any call */
   sc_oracle_queue q[2]; /* q[e]: what end e can read */
   struct iovec scratch[SC_LAYOUT_MAX_IOV + 1];
 } sc_oracle;
 
 /* A prediction for one op. */
 typedef struct sc_oracle_expect {
-  bool ok;                        /* success is allowed, returning `ret` */
+  bool ok; /* success is allowed, returning `ret` */
   ssize_t ret;
-  int errs[SC_ORACLE_MAX_ERRS];   /* allowed failures, positive errno values */
+  int errs[SC_ORACLE_MAX_ERRS]; /* allowed failures, positive errno values */
   uint8_t nerr;
-  size_t sent_max;                /* SEND failing with EFAULT on a stream: 0..sent_max bytes sent */
-  int flags;                      /* the flags to call with (RECV: MSG_DONTWAIT added on a
-                                     blocking socket where the call could block) */
-  int msg_flags;                  /* RECV success: msg_flags */
-  const uint8_t *bytes;           /* RECV success: bytes placed in the buffers */
+  size_t sent_max;      /* SEND failing with EFAULT on a stream: 0..sent_max bytes sent */
+  int flags;            /* the flags to call with (RECV: MSG_DONTWAIT added on a
+                           blocking socket where the call could block) */
+  int msg_flags;        /* RECV success: msg_flags */
+  const uint8_t *bytes; /* RECV success: bytes placed in the buffers */
   size_t nbytes;
-  uint8_t nfds;                   /* RECV success: descriptors the message carries */
-  uint8_t nfds_installed;         /* of which installed in the receiver */
-  size_t controllen;              /* RECV success: msg_controllen */
-  const char *rule;               /* behaviour ID of the deciding rule */
+  uint8_t nfds;           /* RECV success: descriptors the message carries */
+  uint8_t nfds_installed; /* of which installed in the receiver */
+  size_t controllen;      /* RECV success: msg_controllen */
+  bool cloexec;           /* RECV: installed descriptors are close-on-exec */
+  const char *rule;       /* behaviour ID of the deciding rule */
 } sc_oracle_expect;
 
 /* Starts a model of a fresh, empty, connected pair of `kind`. */
@@ -85,8 +86,8 @@ void sc_oracle_predict(const sc_oracle *m, const sc_layout_op *op, sc_oracle_exp
 bool sc_oracle_allows(const sc_oracle_expect *ex, ssize_t ret, size_t sent);
 
 /* Applies op with its observed, allowed outcome to the model. */
-void sc_oracle_commit(sc_oracle *m, const sc_layout_op *op, const sc_oracle_expect *ex,
-                      ssize_t ret, size_t sent);
+void sc_oracle_commit(sc_oracle *m, const sc_layout_op *op, const sc_oracle_expect *ex, ssize_t ret,
+                      size_t sent);
 
 /* Bytes and messages still queued for end e (for the drain check). */
 size_t sc_oracle_queued_bytes(const sc_oracle *m, unsigned e);

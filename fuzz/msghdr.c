@@ -1,0 +1,501 @@
+/* Fuzz target `msghdr`.
+ * Drives: sc_send_all, sc_recv_msg (over sc_transport_kernel()), sc_cmsg_add_rights,
+ *         sc_cmsg_add_creds, sc_cmsg_iter_init/next, sc_cmsg_rights, sc_cmsg_close_fds,
+ *         sc_pair_open, sc_addr_parse/bind_socket/local; the layout decoder and the
+ *         oracle model (sockcheck/layout.h, sockcheck/oracle.h).
+ * Each input decodes to a layout: a pair kind (AF_UNIX stream/dgram/seqpacket, UDP
+ * on loopback), blocking or not, and up to 8 sends/receives/closes/shutdowns. Every
+ * op runs on a real pair and in the oracle in lock step. Asserts:
+ *   - return value / errno is one the oracle allows (errno sets where Linux allows a set,
+ *     e.g. a prefix sent before EFAULT on a stream);
+ *   - received bytes equal the gathered bytes the model queued (scatter == gather);
+ *   - msg_flags (MSG_TRUNC, MSG_CTRUNC) and msg_controllen as predicted; msg_flags is
+ *     set afresh and iov_len never written back (X-FLAGS);
+ *   - received descriptors are the ones sent (fstat dev/ino, in order), close-on-exec
+ *     exactly when MSG_CMSG_CLOEXEC was given (X-CLOEXEC), and all get closed;
+ *   - UDP receives name the sender (RECV-3);
+ *   - at the end, what is left in the queues is what the model says (drain check),
+ *     and every 1000 inputs the process's descriptor count is unchanged.
+ * Pairs are cached per kind and blocking mode and reused while no close or shutdown
+ * happened, so the target runs near bare syscall speed. Deterministic: receives on
+ * blocking sockets get MSG_DONTWAIT where they could block (oracle decides). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "sockcheck/addr.h"
+#include "sockcheck/cmsg.h"
+#include "sockcheck/error.h"
+#include "sockcheck/layout.h"
+#include "sockcheck/msg.h"
+#include "sockcheck/oracle.h"
+#include "sockcheck/pair.h"
+#include "sockcheck/transport.h"
+#include "support/check.h"
+#include "support/hooks.h"
+
+#define HELD_FILES SC_LAYOUT_MAX_FDS
+#define FD_CHECK_EVERY 1000u
+#define DRAIN_MAX (2 * SC_ORACLE_MAX_CHUNKS + 4)
+
+typedef struct cached_pair {
+  int sv[2];
+  bool open;
+  sc_addr addr[2]; /* UDP: each end's address */
+} cached_pair;
+
+static int g_files[HELD_FILES];
+static struct stat g_file_st[HELD_FILES];
+static struct ucred g_cred;
+static cached_pair g_cache[SC_LAYOUT_KIND_COUNT][2];
+static sc_oracle g_model;
+static sc_layout g_layout;
+static struct iovec g_iov[SC_LAYOUT_MAX_IOV + 1];
+static uint8_t g_rbuf[SC_LAYOUT_MAX_TOTAL];
+static union {
+  struct cmsghdr h;
+  uint8_t b[512];
+} g_ctl_send, g_ctl_recv;
+static union {
+  struct sockaddr_storage ss;
+  uint8_t b[256];
+} g_name, g_rname;
+static long g_base_fds = -1;
+static unsigned long g_runs;
+static bool g_ready;
+
+static size_t held(void) {
+  size_t n = HELD_FILES;
+  for (unsigned k = 0; k < SC_LAYOUT_KIND_COUNT; k++) {
+    for (unsigned b = 0; b < 2; b++) {
+      n += g_cache[k][b].open ? 2u : 0u;
+    }
+  }
+  return n;
+}
+
+size_t sc_fuzz_held_fds(void) {
+  return g_ready ? held() : 0;
+}
+
+/* Descriptors this target is responsible for: sockets, and anything referring to
+ * one of the held files (received copies). libFuzzer's own descriptors (it opens
+ * some after LLVMFuzzerInitialize) are not counted. */
+static long count_fds(void) {
+  DIR *d = opendir("/proc/self/fd");
+  if (d == NULL) {
+    return -1;
+  }
+  long n = 0;
+  struct dirent *e;
+  while ((e = readdir(d)) != NULL) {
+    struct stat st;
+    int fd = atoi(e->d_name);
+    if (e->d_name[0] == '.' || fd == dirfd(d) || fstat(fd, &st) != 0) {
+      continue;
+    }
+    bool mine = S_ISSOCK(st.st_mode);
+    for (unsigned i = 0; i < HELD_FILES && g_ready && !mine; i++) {
+      mine = st.st_dev == g_file_st[i].st_dev && st.st_ino == g_file_st[i].st_ino;
+    }
+    n += mine;
+  }
+  closedir(d);
+  return n;
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
+  (void)argc;
+  (void)argv;
+  int p[2];
+  /* memfds: inodes of their own, so a leaked received copy is recognisable */
+  g_files[0] = memfd_create("sockcheck-fuzz-a", MFD_CLOEXEC);
+  g_files[1] = memfd_create("sockcheck-fuzz-b", MFD_CLOEXEC);
+  SC_FUZZ_CHECK(pipe2(p, O_CLOEXEC) == 0, "pipe2: %s", sc_err_message(errno));
+  g_files[2] = p[0];
+  g_files[3] = p[1];
+  for (unsigned i = 0; i < HELD_FILES; i++) {
+    SC_FUZZ_CHECK(g_files[i] >= 0 && fstat(g_files[i], &g_file_st[i]) == 0, "held file %u", i);
+  }
+  g_cred.pid = getpid();
+  g_cred.uid = getuid();
+  g_cred.gid = getgid();
+  for (unsigned k = 0; k < SC_LAYOUT_KIND_COUNT; k++) {
+    for (unsigned b = 0; b < 2; b++) {
+      g_cache[k][b].sv[0] = g_cache[k][b].sv[1] = -1;
+      g_cache[k][b].open = false;
+    }
+  }
+  g_ready = true;
+  g_base_fds = count_fds() - (long)held(); /* sockets and files from before: normally 0 */
+  return 0;
+}
+
+static void report(int i, const sc_oracle_expect *ex) {
+  fprintf(stderr, "sockcheck: msghdr layout:\n");
+  (void)sc_layout_print(&g_layout, stderr);
+  if (i >= 0 && ex != NULL) {
+    fprintf(stderr, "sockcheck: at op [%d], oracle expected: ", i);
+    sc_oracle_print_expect(ex, stderr);
+  }
+}
+
+#define EXPECT(cond, i, ex, ...)                     \
+  do {                                               \
+    if (!(cond)) {                                   \
+      report(i, ex);                                 \
+      sc_fuzz_fail(__FILE__, __LINE__, __VA_ARGS__); \
+    }                                                \
+  } while (0)
+
+static int udp_open(bool nonblock, cached_pair *cp) {
+  sc_addr any;
+  int r = sc_addr_parse("127.0.0.1:0", &any);
+  if (r < 0) {
+    return r;
+  }
+  for (unsigned e = 0; e < 2; e++) {
+    cp->sv[e] = sc_addr_bind_socket(&any, SOCK_DGRAM, nonblock ? SOCK_NONBLOCK : 0, 0);
+    if (cp->sv[e] < 0) {
+      return cp->sv[e];
+    }
+    r = sc_addr_local(cp->sv[e], &cp->addr[e]);
+    if (r < 0) {
+      return r;
+    }
+  }
+  for (unsigned e = 0; e < 2; e++) {
+    const sc_addr *to = &cp->addr[e ^ 1u];
+    if (connect(cp->sv[e], (const struct sockaddr *)&to->ss, to->len) != 0) {
+      return SC_ERR(errno);
+    }
+  }
+  return 0;
+}
+
+static cached_pair *get_pair(unsigned kind, bool nonblock) {
+  cached_pair *cp = &g_cache[kind][nonblock];
+  if (cp->open) {
+    return cp;
+  }
+  static const int types[] = {SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET};
+  int r;
+  cp->sv[0] = cp->sv[1] = -1;
+  if (kind == SC_LAYOUT_UDP) {
+    r = udp_open(nonblock, cp);
+  } else {
+    r = sc_pair_open(types[kind], nonblock ? SC_PAIR_NONBLOCK : 0, cp->sv);
+  }
+  if (r < 0) {
+    sc_pair_close(cp->sv);
+    SC_FUZZ_CHECK(false, "cannot open a %s pair: %s", sc_layout_kind_name(kind), sc_err_name(r));
+  }
+  if (!nonblock) {
+    /* A wrong prediction must not hang a blocking call: it then fails with EAGAIN
+     * after 1 s and is reported as a mismatch. */
+    struct timeval tv = {.tv_sec = 1, .tv_usec = 0};
+    for (unsigned e = 0; e < 2; e++) {
+      SC_FUZZ_CHECK(setsockopt(cp->sv[e], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0 &&
+                        setsockopt(cp->sv[e], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) == 0,
+                    "SO_RCVTIMEO: %s", sc_err_message(errno));
+    }
+  }
+  cp->open = true;
+  return cp;
+}
+
+static void build_name(const sc_layout_op *op, const cached_pair *cp, struct msghdr *msg) {
+  socklen_t valid_len;
+  memset(g_name.b, 0, sizeof g_name.b);
+  if (g_layout.kind == SC_LAYOUT_UDP) {
+    const sc_addr *to = &cp->addr[op->end ^ 1u];
+    memcpy(&g_name.ss, &to->ss, to->len);
+    valid_len = to->len;
+  } else {
+    g_name.ss.ss_family = AF_UNIX;
+    valid_len = sizeof(sa_family_t);
+  }
+  switch (op->name) {
+    case SC_NAME_VALID:
+      msg->msg_name = &g_name;
+      msg->msg_namelen = valid_len;
+      break;
+    case SC_NAME_SHORT:
+      msg->msg_name = &g_name;
+      msg->msg_namelen = 1;
+      break;
+    case SC_NAME_OVERSIZE:
+      msg->msg_name = &g_name;
+      msg->msg_namelen = 200;
+      break;
+    case SC_NAME_NULL_LEN:
+      msg->msg_name = NULL;
+      msg->msg_namelen = 16;
+      break;
+    case SC_NAME_NONE:
+    default:
+      break;
+  }
+}
+
+static void set_cmsg_len(size_t len) {
+  struct cmsghdr h;
+  memcpy(&h, g_ctl_send.b, sizeof h);
+  h.cmsg_len = len;
+  memcpy(g_ctl_send.b, &h, sizeof h);
+}
+
+static size_t build_control(const sc_layout_op *op) {
+  size_t used = 0;
+  int r = 0;
+  int bad = -1;
+  switch (op->ctl) {
+    case SC_CTL_RIGHTS:
+      r = sc_cmsg_add_rights(g_ctl_send.b, sizeof g_ctl_send.b, &used, g_files, op->nfds);
+      break;
+    case SC_CTL_CREDS:
+      r = sc_cmsg_add_creds(g_ctl_send.b, sizeof g_ctl_send.b, &used, &g_cred);
+      break;
+    case SC_CTL_LEN_SMALL:
+      r = sc_cmsg_add_rights(g_ctl_send.b, sizeof g_ctl_send.b, &used, g_files, 1);
+      set_cmsg_len(8);
+      break;
+    case SC_CTL_LEN_PAST_END:
+      r = sc_cmsg_add_rights(g_ctl_send.b, sizeof g_ctl_send.b, &used, g_files, 1);
+      set_cmsg_len(used + 64);
+      break;
+    case SC_CTL_BAD_FD:
+      r = sc_cmsg_add_rights(g_ctl_send.b, sizeof g_ctl_send.b, &used, &bad, 1);
+      break;
+    case SC_CTL_NONE:
+    default:
+      break;
+  }
+  SC_FUZZ_CHECK(r == 0, "building control data %s: %s", sc_layout_ctl_name(op->ctl),
+                sc_err_name(r));
+  return used;
+}
+
+static void run_send(int i, const sc_layout_op *op, const cached_pair *cp,
+                     const sc_oracle_expect *ex, ssize_t *ret, size_t *sent) {
+  struct msghdr msg;
+  memset(&msg, 0, sizeof msg);
+  msg.msg_iov = g_iov;
+  msg.msg_iovlen = sc_layout_send_iov(op, g_iov, SC_LAYOUT_MAX_IOV + 1);
+  build_name(op, cp, &msg);
+  size_t used = build_control(op);
+  msg.msg_control = used > 0 ? g_ctl_send.b : NULL;
+  msg.msg_controllen = used;
+  *sent = 0;
+  *ret = sc_send_all(sc_transport_kernel(), cp->sv[op->end], &msg, op->flags, 0, sent);
+  EXPECT(sc_oracle_allows(ex, *ret, *sent), i, ex, "send returned %zd (%s), %zu bytes sent", *ret,
+         *ret < 0 ? sc_err_name((int)*ret) : "ok", *sent);
+}
+
+#if defined(__clang__)
+#define SC_NO_COVERAGE __attribute__((no_sanitize("coverage")))
+#else
+#define SC_NO_COVERAGE
+#endif
+
+/* Index of the first iovec whose iov_len differs from the layout, or n. A plain
+ * loop over up to 1030 entries: kept out of libFuzzer's comparison tracing. */
+SC_NO_COVERAGE static size_t iov_lens_changed(const sc_layout_op *op, size_t n) {
+  unsigned nseg = op->iov.nseg < 1 ? 1 : op->iov.nseg;
+  for (size_t k = 0, s = 0; k < n; k++, s = (s + 1 == nseg) ? 0 : s + 1) {
+    if (g_iov[k].iov_len != op->iov.seg[s].len) {
+      return k;
+    }
+  }
+  return n;
+}
+
+/* Checks and closes the descriptors of a received control buffer; returns their count. */
+static unsigned take_fds(int i, const sc_oracle_expect *ex, const struct msghdr *msg,
+                         bool cloexec) {
+  sc_cmsg_iter it;
+  sc_cmsg_item item;
+  unsigned n = 0;
+  int r;
+  sc_cmsg_iter_init(&it, msg->msg_control, msg->msg_controllen);
+  while ((r = sc_cmsg_next(&it, &item)) == 1) {
+    int fds[SC_CMSG_MAX_FDS];
+    int cnt = sc_cmsg_rights(&item, fds, SC_CMSG_MAX_FDS);
+    EXPECT(cnt >= 0, i, ex, "unexpected control message level %d type %d", item.level, item.type);
+    for (int k = 0; k < cnt; k++, n++) {
+      struct stat st;
+      int fl = fcntl(fds[k], F_GETFD);
+      bool same = n < HELD_FILES && fstat(fds[k], &st) == 0 && st.st_dev == g_file_st[n].st_dev &&
+                  st.st_ino == g_file_st[n].st_ino;
+      bool cloexec_ok = fl >= 0 && ((fl & FD_CLOEXEC) != 0) == cloexec;
+      SC_FUZZ_CHECK(close(fds[k]) == 0, "closing received fd %d", fds[k]);
+      EXPECT(same, i, ex, "received fd #%u is not the file that was sent", n);
+      /* X-CLOEXEC: close-on-exec exactly when MSG_CMSG_CLOEXEC was given */
+      EXPECT(cloexec_ok, i, ex, "received fd #%u FD_CLOEXEC=%d, MSG_CMSG_CLOEXEC=%d", n,
+             fl >= 0 && (fl & FD_CLOEXEC), cloexec);
+    }
+  }
+  EXPECT(r == 0, i, ex, "kernel wrote a malformed control buffer");
+  return n;
+}
+
+static void run_recv(int i, const sc_layout_op *op, const cached_pair *cp,
+                     const sc_oracle_expect *ex, ssize_t *ret) {
+  struct msghdr msg;
+  memset(&msg, 0, sizeof msg);
+  size_t n = sc_layout_recv_iov(op, g_rbuf, sizeof g_rbuf, g_iov, SC_LAYOUT_MAX_IOV + 1);
+  msg.msg_iov = g_iov;
+  msg.msg_iovlen = n;
+  msg.msg_control = op->ctl_len > 0 ? g_ctl_recv.b : NULL;
+  msg.msg_controllen = op->ctl_len;
+  if (g_layout.kind == SC_LAYOUT_UDP) {
+    memset(g_rname.b, 0, sizeof g_rname.b);
+    msg.msg_name = &g_rname;
+    msg.msg_namelen = sizeof g_rname.ss;
+  }
+  msg.msg_flags = ~0; /* X-FLAGS: must be overwritten */
+  *ret = sc_recv_msg(sc_transport_kernel(), cp->sv[op->end], &msg, ex->flags);
+  unsigned got_fds = 0;
+  if (*ret >= 0) {
+    got_fds = take_fds(i, ex, &msg, ex->cloexec);
+  }
+  EXPECT(sc_oracle_allows(ex, *ret, 0), i, ex, "recv returned %zd (%s) msg_flags=%#x", *ret,
+         *ret < 0 ? sc_err_name((int)*ret) : "ok", (unsigned)msg.msg_flags);
+  size_t bad = iov_lens_changed(op, n);
+  EXPECT(bad == n, i, ex, "X-FLAGS: iov_len of iovec %zu written back", bad);
+  if (*ret < 0) {
+    return;
+  }
+  EXPECT(msg.msg_flags == ex->msg_flags, i, ex, "msg_flags %#x", (unsigned)msg.msg_flags);
+  EXPECT(ex->nbytes == 0 || memcmp(g_rbuf, ex->bytes, ex->nbytes) == 0, i, ex,
+         "received bytes differ from the bytes sent");
+  EXPECT(got_fds == ex->nfds_installed, i, ex, "%u descriptors installed", got_fds);
+  EXPECT(msg.msg_controllen == ex->controllen, i, ex, "msg_controllen %zu",
+         (size_t)msg.msg_controllen);
+  if (g_layout.kind == SC_LAYOUT_UDP && ex->ok && *ret >= 0) {
+    const sc_addr *from = &cp->addr[op->end ^ 1u];
+    EXPECT(msg.msg_namelen == from->len && memcmp(&g_rname.ss, &from->ss, from->len) == 0, i, ex,
+           "RECV-3: msg_name is not the sender (namelen %u)", (unsigned)msg.msg_namelen);
+  }
+}
+
+/* Empties both ends of a clean pair and checks the leftovers against the model. */
+static void drain(cached_pair *cp) {
+  for (unsigned e = 0; e < 2; e++) {
+    size_t bytes = 0;
+    size_t msgs = 0;
+    unsigned k;
+    for (k = 0; k < DRAIN_MAX; k++) {
+      struct iovec iov = {.iov_base = g_rbuf, .iov_len = sizeof g_rbuf};
+      struct msghdr msg;
+      memset(&msg, 0, sizeof msg);
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = g_ctl_recv.b;
+      msg.msg_controllen = sizeof g_ctl_recv.b;
+      ssize_t r = sc_recv_msg(sc_transport_kernel(), cp->sv[e], &msg, MSG_DONTWAIT);
+      if (r == -EAGAIN) {
+        break;
+      }
+      EXPECT(r >= 0, -1, NULL, "drain of end %u: %s", e, sc_err_name((int)r));
+      EXPECT(sc_cmsg_close_fds(msg.msg_control, msg.msg_controllen) >= 0, -1, NULL,
+             "drain: malformed control");
+      EXPECT(r > 0 || g_layout.kind != SC_LAYOUT_STREAM, -1, NULL, "drain: unexpected EOF");
+      bytes += (size_t)r;
+      msgs++;
+    }
+    EXPECT(k < DRAIN_MAX, -1, NULL, "drain of end %u does not end", e);
+    EXPECT(bytes == sc_oracle_queued_bytes(&g_model, e), -1, NULL,
+           "end %u had %zu bytes left, the model %zu", e, bytes,
+           sc_oracle_queued_bytes(&g_model, e));
+    EXPECT(g_layout.kind == SC_LAYOUT_STREAM || msgs == sc_oracle_queued_msgs(&g_model, e), -1,
+           NULL, "end %u had %zu messages left, the model %zu", e, msgs,
+           sc_oracle_queued_msgs(&g_model, e));
+  }
+}
+
+static void check_fd_count(void) {
+  long now = count_fds();
+  SC_FUZZ_CHECK(now >= 0, "cannot count /proc/self/fd");
+  SC_FUZZ_CHECK(now - (long)held() == g_base_fds, "fd leak: %ld descriptors, expected %ld",
+                now - (long)held(), g_base_fds);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  if (!g_ready) {
+    (void)LLVMFuzzerInitialize(NULL, NULL);
+  }
+  sc_layout_decode(data, size, &g_layout);
+  cached_pair *cp = get_pair(g_layout.kind, g_layout.nonblock != 0);
+  sc_oracle_init(&g_model, g_layout.kind, g_layout.nonblock != 0);
+  bool dirty = false;
+  for (int i = 0; i < (int)g_layout.nops; i++) {
+    const sc_layout_op *op = &g_layout.op[i];
+    sc_oracle_expect ex;
+    ssize_t ret = 0;
+    size_t sent = 0;
+    sc_oracle_predict(&g_model, op, &ex);
+    switch (op->type) {
+      case SC_OP_SEND:
+        run_send(i, op, cp, &ex, &ret, &sent);
+        break;
+      case SC_OP_RECV:
+        run_recv(i, op, cp, &ex, &ret);
+        break;
+      case SC_OP_CLOSE:
+        ret = close(cp->sv[op->end]) == 0 ? 0 : SC_ERR(errno);
+        cp->sv[op->end] = -1;
+        dirty = true;
+        EXPECT(sc_oracle_allows(&ex, ret, 0), i, &ex, "close: %s", sc_err_name((int)ret));
+        break;
+      case SC_OP_SHUTDOWN:
+        ret = shutdown(cp->sv[op->end], op->how) == 0 ? 0 : SC_ERR(errno);
+        dirty = true;
+        EXPECT(sc_oracle_allows(&ex, ret, 0), i, &ex, "shutdown: %s", sc_err_name((int)ret));
+        break;
+      default:
+        break;
+    }
+    sc_oracle_commit(&g_model, op, &ex, ret, sent);
+  }
+  if (dirty) {
+    sc_pair_close(cp->sv);
+    cp->open = false;
+  } else {
+    drain(cp);
+  }
+  if (++g_runs % FD_CHECK_EVERY == 0) {
+    check_fd_count();
+  }
+  return 0;
+}
+
+int sc_fuzz_decode(const uint8_t *data, size_t size, FILE *out) {
+  static sc_oracle model;
+  sc_layout l;
+  sc_layout_decode(data, size, &l);
+  if (sc_layout_print(&l, out) != 0) {
+    return -1;
+  }
+  /* The oracle's expectations, following the first allowed outcome of each op. */
+  sc_oracle_init(&model, l.kind, l.nonblock != 0);
+  for (unsigned i = 0; i < l.nops; i++) {
+    sc_oracle_expect ex;
+    sc_oracle_predict(&model, &l.op[i], &ex);
+    fprintf(out, "  expect [%u]: ", i);
+    sc_oracle_print_expect(&ex, out);
+    ssize_t ret = ex.ok ? ex.ret : (ex.nerr > 0 ? SC_ERR(ex.errs[0]) : 0);
+    sc_oracle_commit(&model, &l.op[i], &ex, ret, 0);
+  }
+  return ferror(out) ? -1 : 0;
+}

@@ -1,0 +1,280 @@
+/* Unit tests for layout.c: round trips of hand-built layouts, decoding of edge
+ * byte strings (empty, all 0x00, all 0xff, truncated), normalisation (caps, ends
+ * after a close), the iovec builders and the printer. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <cmocka.h>
+
+#include "sockcheck/layout.h"
+
+static sc_layout make(unsigned kind, unsigned nonblock) {
+  sc_layout l;
+  memset(&l, 0, sizeof l);
+  l.kind = (uint8_t)kind;
+  l.nonblock = (uint8_t)nonblock;
+  return l;
+}
+
+static sc_layout_op *add(sc_layout *l, unsigned type, unsigned end) {
+  sc_layout_op *op = &l->op[l->nops++];
+  memset(op, 0, sizeof *op);
+  op->type = (uint8_t)type;
+  op->end = (uint8_t)end;
+  if (type == SC_OP_SEND || type == SC_OP_RECV) {
+    op->iov.nseg = 1;
+  }
+  return op;
+}
+
+static void assert_round_trip(const sc_layout *l) {
+  uint8_t buf[SC_LAYOUT_ENCODED_MAX];
+  sc_layout back;
+  int n = sc_layout_encode(l, buf, sizeof buf);
+  assert_true(n > 0);
+  sc_layout_decode(buf, (size_t)n, &back);
+  assert_true(sc_layout_equal(l, &back));
+}
+
+static void round_trip_every_op_type(void **state) {
+  (void)state;
+  sc_layout l = make(SC_LAYOUT_SEQPACKET, 1);
+  sc_layout_op *op = add(&l, SC_OP_SEND, 1);
+  op->iov.count = 3;
+  op->iov.nseg = 3;
+  op->iov.seg[0].len = 5;
+  op->iov.seg[1].len = 7;
+  op->iov.seg[1].null_base = 1;
+  op->iov.seg[2].len = 0;
+  op->name = SC_NAME_OVERSIZE;
+  op->ctl = SC_CTL_RIGHTS;
+  op->nfds = 3;
+  op->flags = MSG_DONTWAIT | MSG_EOR;
+  op->big = 1;
+  op->seed = 200;
+  op = add(&l, SC_OP_RECV, 0);
+  op->iov.count = 2;
+  op->iov.seg[0].len = 4096;
+  op->ctl_len = 24;
+  op->flags = MSG_PEEK | MSG_TRUNC | MSG_CMSG_CLOEXEC;
+  op = add(&l, SC_OP_SHUTDOWN, 0);
+  op->how = SHUT_RDWR;
+  add(&l, SC_OP_CLOSE, 1);
+  sc_layout norm = l;
+  sc_layout_normalize(&norm);
+  assert_true(sc_layout_equal(&norm, &l));
+  assert_round_trip(&l);
+}
+
+static void round_trip_udp_max_iovecs(void **state) {
+  (void)state;
+  sc_layout l = make(SC_LAYOUT_UDP, 0);
+  sc_layout_op *op = add(&l, SC_OP_SEND, 0);
+  op->iov.count = SC_LAYOUT_MAX_IOV;
+  op->iov.nseg = SC_LAYOUT_MAX_SEGS;
+  for (unsigned i = 0; i < SC_LAYOUT_MAX_SEGS; i++) {
+    op->iov.seg[i].len = (uint16_t)i;
+  }
+  sc_layout_normalize(&l);
+  assert_int_equal(l.op[0].iov.count, SC_LAYOUT_MAX_IOV);
+  assert_int_equal(sc_layout_iov_count(&l.op[0]), SC_LAYOUT_MAX_IOV);
+  assert_round_trip(&l);
+}
+
+static void decode_empty_and_null(void **state) {
+  (void)state;
+  sc_layout l;
+  sc_layout_decode(NULL, 0, &l);
+  assert_int_equal(l.kind, SC_LAYOUT_STREAM);
+  assert_int_equal(l.nonblock, 0);
+  assert_int_equal(l.nops, 0);
+  sc_layout_decode((const uint8_t *)"", 0, &l);
+  assert_int_equal(l.nops, 0);
+}
+
+static void decode_edge_bytes(void **state) {
+  (void)state;
+  uint8_t buf[600];
+  uint8_t enc[SC_LAYOUT_ENCODED_MAX];
+  sc_layout l;
+  sc_layout back;
+  for (int fill = 0; fill < 3; fill++) {
+    memset(buf, fill == 0 ? 0x00 : (fill == 1 ? 0xff : 0x5a), sizeof buf);
+    for (size_t len = 0; len <= sizeof buf; len += 7) {
+      sc_layout_decode(buf, len, &l);
+      assert_true(l.nops <= SC_LAYOUT_MAX_OPS);
+      assert_true(l.kind < SC_LAYOUT_KIND_COUNT);
+      int n = sc_layout_encode(&l, enc, sizeof enc);
+      assert_true(n > 0);
+      sc_layout_decode(enc, (size_t)n, &back);
+      assert_true(sc_layout_equal(&l, &back));
+    }
+  }
+}
+
+static void decode_reads_fields(void **state) {
+  (void)state;
+  /* udp, nonblocking, 1 op: SEND end 1, 1025 iovecs (0xe0 + u16), 1 shape of 3 bytes,
+   * name, ctl, nfds, flags DONTWAIT|NOSIGNAL, big 0, seed 9 */
+  const uint8_t in[] = {3, 1, 1, 0, 1, 0xe0, 0x01, 0x04, 0, 3, 0, 0, 0, 0, 0, 0x03, 0, 9};
+  sc_layout l;
+  sc_layout_decode(in, sizeof in, &l);
+  assert_int_equal(l.kind, SC_LAYOUT_UDP);
+  assert_int_equal(l.nonblock, 1);
+  assert_int_equal(l.nops, 1);
+  assert_int_equal(l.op[0].type, SC_OP_SEND);
+  assert_int_equal(l.op[0].end, 1);
+  assert_int_equal(l.op[0].iov.count, 1025);
+  assert_int_equal(l.op[0].iov.seg[0].len, 3);
+  assert_int_equal(l.op[0].flags, MSG_DONTWAIT | MSG_NOSIGNAL);
+  assert_int_equal(l.op[0].seed, 9);
+  /* a count byte below 0xe0 is a short count: 0x25 % 33 = 4 */
+  const uint8_t small[] = {0, 0, 1, 1, 0, 0x25, 0, 8, 0};
+  sc_layout_decode(small, sizeof small, &l);
+  assert_int_equal(l.op[0].type, SC_OP_RECV);
+  assert_int_equal(l.op[0].iov.count, 4);
+  assert_int_equal(l.op[0].iov.seg[0].len, 8);
+}
+
+static void normalize_moves_ops_off_closed_ends(void **state) {
+  (void)state;
+  sc_layout l = make(SC_LAYOUT_STREAM, 0);
+  add(&l, SC_OP_CLOSE, 0);
+  add(&l, SC_OP_RECV, 0);
+  add(&l, SC_OP_CLOSE, 0); /* moves to end 1: both closed now */
+  add(&l, SC_OP_SEND, 1);  /* dropped */
+  sc_layout_normalize(&l);
+  assert_int_equal(l.nops, 3);
+  assert_int_equal(l.op[1].end, 1);
+  assert_int_equal(l.op[2].end, 1);
+}
+
+static void normalize_caps_send_totals(void **state) {
+  (void)state;
+  sc_layout l = make(SC_LAYOUT_DGRAM, 0);
+  for (unsigned i = 0; i < SC_LAYOUT_MAX_OPS; i++) {
+    sc_layout_op *op = add(&l, SC_OP_SEND, 0);
+    op->iov.count = 1000;
+    op->iov.seg[0].len = 4096;
+    op->big = 1;
+  }
+  sc_layout_normalize(&l);
+  size_t total = 0;
+  for (unsigned i = 0; i < l.nops; i++) {
+    assert_int_equal(l.op[i].big, 1);
+    total += sc_layout_iov_total(&l.op[i]) - SC_LAYOUT_BIG_LEN;
+  }
+  assert_true(total <= SC_LAYOUT_MAX_TOTAL);
+  assert_round_trip(&l);
+}
+
+static void normalize_stream_drops_big_and_udp_drops_more(void **state) {
+  (void)state;
+  sc_layout l = make(SC_LAYOUT_STREAM, 0);
+  sc_layout_op *op = add(&l, SC_OP_SEND, 0);
+  op->big = 1;
+  sc_layout_normalize(&l);
+  assert_int_equal(l.op[0].big, 0);
+  l = make(SC_LAYOUT_UDP, 0);
+  op = add(&l, SC_OP_SEND, 0);
+  op->flags = MSG_MORE | MSG_EOR;
+  sc_layout_normalize(&l);
+  assert_int_equal(l.op[0].flags, MSG_EOR);
+}
+
+static void normalize_rights_send_cap(void **state) {
+  (void)state;
+  sc_layout l = make(SC_LAYOUT_STREAM, 0);
+  sc_layout_op *op = add(&l, SC_OP_SEND, 0);
+  op->iov.count = 100;
+  op->iov.seg[0].len = 4000;
+  op->ctl = SC_CTL_RIGHTS;
+  op->nfds = 9; /* clamped to SC_LAYOUT_MAX_FDS */
+  sc_layout_normalize(&l);
+  assert_true(sc_layout_iov_total(&l.op[0]) <= SC_LAYOUT_MAX_RIGHTS_SEND);
+  assert_int_equal(l.op[0].nfds, SC_LAYOUT_MAX_FDS);
+}
+
+static void encode_reports_short_buffer(void **state) {
+  (void)state;
+  sc_layout l = make(SC_LAYOUT_DGRAM, 0);
+  add(&l, SC_OP_CLOSE, 0);
+  uint8_t buf[8];
+  assert_int_equal(sc_layout_encode(&l, buf, sizeof buf), 5); /* 3 header + type + end */
+  assert_int_equal(sc_layout_encode(&l, buf, 5), 5);
+  assert_int_equal(sc_layout_encode(&l, buf, 4), -ENOSPC);
+  assert_int_equal(sc_layout_encode(&l, buf, 3), -ENOSPC);
+}
+
+static void iov_builders(void **state) {
+  (void)state;
+  sc_layout l = make(SC_LAYOUT_DGRAM, 0);
+  sc_layout_op *op = add(&l, SC_OP_SEND, 0);
+  op->iov.count = 5;
+  op->iov.nseg = 2;
+  op->iov.seg[0].len = 3;
+  op->iov.seg[1].len = 4;
+  op->iov.seg[1].null_base = 1;
+  op->big = 1;
+  struct iovec v[8];
+  assert_int_equal(sc_layout_send_iov(op, v, 8), 6);
+  assert_non_null(v[0].iov_base);
+  assert_null(v[1].iov_base);
+  assert_int_equal(v[1].iov_len, 4);
+  assert_int_equal(v[4].iov_len, 3);
+  assert_int_equal(v[5].iov_len, SC_LAYOUT_BIG_LEN);
+  assert_int_equal(sc_layout_iov_total(op), 3 * 3 + 2 * 4 + SC_LAYOUT_BIG_LEN);
+  op = add(&l, SC_OP_RECV, 1);
+  op->iov.count = 3;
+  op->iov.seg[0].len = 10;
+  uint8_t buf[25];
+  assert_int_equal(sc_layout_recv_iov(op, buf, sizeof buf, v, 8), 2); /* third does not fit */
+  assert_ptr_equal(v[1].iov_base, buf + 10);
+}
+
+static void printer_writes_text(void **state) {
+  (void)state;
+  char out[4096];
+  FILE *f = fmemopen(out, sizeof out, "w");
+  assert_non_null(f);
+  sc_layout l = make(SC_LAYOUT_UDP, 1);
+  sc_layout_op *op = add(&l, SC_OP_SEND, 1);
+  op->iov.count = 2;
+  op->iov.seg[0].len = 5;
+  op->ctl = SC_CTL_CREDS;
+  op = add(&l, SC_OP_SHUTDOWN, 0);
+  op->how = SHUT_WR;
+  assert_int_equal(sc_layout_print(&l, f), 0);
+  assert_int_equal(fclose(f), 0);
+  assert_non_null(strstr(out, "udp nonblocking, 2 ops"));
+  assert_non_null(strstr(out, "SEND"));
+  assert_non_null(strstr(out, "ctl=creds"));
+  assert_non_null(strstr(out, "SHUT_WR"));
+  assert_string_equal(sc_layout_kind_name(99), "?");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(round_trip_every_op_type),
+      cmocka_unit_test(round_trip_udp_max_iovecs),
+      cmocka_unit_test(decode_empty_and_null),
+      cmocka_unit_test(decode_edge_bytes),
+      cmocka_unit_test(decode_reads_fields),
+      cmocka_unit_test(normalize_moves_ops_off_closed_ends),
+      cmocka_unit_test(normalize_caps_send_totals),
+      cmocka_unit_test(normalize_stream_drops_big_and_udp_drops_more),
+      cmocka_unit_test(normalize_rights_send_cap),
+      cmocka_unit_test(encode_reports_short_buffer),
+      cmocka_unit_test(iov_builders),
+      cmocka_unit_test(printer_writes_text),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
