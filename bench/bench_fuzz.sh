@@ -2,8 +2,11 @@
 # Fuzz benchmark (`./sockcheck bench fuzz`): builds the fuzz preset if needed, runs each
 # fuzz_<target> for a fixed time on an empty scratch corpus plus its seed corpus (with the
 # target's .options max_len and .dict), and prints exec/s per target; for msghdr also the
-# bare sendmsg+recvmsg baseline (bench_bare_msghdr) and the ratio. Figures only: the exit
-# status reports a broken build or setup, never a slow target.
+# bare sendmsg+recvmsg baseline (bench_bare_msghdr) and two ratios: per input (exec/s) and
+# per syscall (sendmsg+recvmsg calls/s: fuzz_msghdr counts its calls and prints them at exit
+# with SC_FUZZ_STATS=1; the bare loop makes exactly 2 per input). An input of several ops
+# costs several syscalls, so the per-syscall ratio is the target's overhead over the bare
+# calls. Figures only: the exit status reports a broken build or setup, never a slow target.
 #
 #   bench/bench_fuzz.sh [--time SECONDS] [--build DIR] [TARGET...]
 set -u
@@ -62,7 +65,7 @@ run_one() {
   [ -n "$dict" ] && [ -f "$ROOT/fuzz/$dict" ] && args+=("-dict=$ROOT/fuzz/$dict")
   local dirs=("$work/corpus")
   [ -n "$seeds" ] && [ -d "$seeds" ] && dirs+=("$seeds")
-  timeout $((TIME + 60)) "$bin" -max_total_time="$TIME" -seed=1 -print_final_stats=1 \
+  SC_FUZZ_STATS=1 timeout $((TIME + 60)) "$bin" -max_total_time="$TIME" -seed=1 -print_final_stats=1 \
     -artifact_prefix="$work/art/" "${args[@]}" "${dirs[@]}" >"$work/log" 2>&1
   local rc=$?
   local eps execs
@@ -74,6 +77,13 @@ run_one() {
   else
     echo "${eps:-?} (${execs:-?} execs)"
   fi
+}
+
+# calls_per_input NAME -> (sendmsg + recvmsg) / inputs from the SC_FUZZ_STATS line, or "?".
+calls_per_input() {
+  sed -n 's/^sockcheck-stats: inputs \([0-9]*\) sendmsg \([0-9]*\) recvmsg \([0-9]*\).*/\1 \2 \3/p' \
+    "$SCRATCH/$1/log" | tail -1 |
+    awk '{ if ($1 > 0) printf "%.2f", ($2 + $3) / $1; else print "?" } END { if (NR == 0) print "?" }'
 }
 
 echo "fuzz benchmark: ${TIME}s per target, build $BUILD, ASan+UBSan+libFuzzer"
@@ -90,5 +100,11 @@ if [ -n "$msghdr_eps" ]; then
   bare_eps=${bare%% *}
   ratio=$(awk -v a="$msghdr_eps" -v b="$bare_eps" \
     'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.3f", a / b; else print "?" }')
-  echo "msghdr / bare = $ratio"
+  echo "msghdr / bare = $ratio per input"
+  cpi=$(calls_per_input msghdr)
+  awk -v a="$msghdr_eps" -v b="$bare_eps" -v c="$cpi" 'BEGIN {
+    if (a + 0 > 0 && b + 0 > 0 && c + 0 > 0)
+      printf "sendmsg+recvmsg calls/s: msghdr %.0f (%s per input), bare %.0f (2 per input); msghdr / bare = %.3f per syscall\n",
+        a * c, c, b * 2, (a * c) / (b * 2)
+    else print "sendmsg+recvmsg calls/s: ? (no SC_FUZZ_STATS line in the msghdr log)" }'
 fi

@@ -55,13 +55,6 @@
 #define RECV_CONTROL \
   (CMSG_SPACE(SC_CMSG_MAX_FDS * sizeof(int)) + CMSG_SPACE(sizeof(struct ucred)) + 64)
 
-/* The reference walk and the checks are not what coverage should steer by (the library's
- * branches are), and uninstrumented they cost far less per input. */
-#if defined(__clang__)
-#define SC_NO_COVERAGE __attribute__((no_sanitize("coverage")))
-#else
-#define SC_NO_COVERAGE /* gcc builds only replay_*: no coverage instrumentation */
-#endif
 /* The kernel round trip fstats at most this many received descriptors at each end. */
 #define FSTAT_EACH_END 8
 

@@ -14,12 +14,19 @@
  *   - received descriptors are the ones sent (fstat dev/ino, in order), close-on-exec
  *     exactly when MSG_CMSG_CLOEXEC was given (X-CLOEXEC), and all get closed;
  *   - UDP receives name the sender (RECV-3);
- *   - at the end, what is left in the queues is what the model says (drain check),
- *     and every 1000 inputs the process's descriptor count is unchanged.
+ *   - at the end, what is left in the queues is what the model says: an end the model
+ *     says holds data is drained and compared; ends the model says are empty are checked
+ *     with one poll() of both ends every VERIFY_EVERY inputs (and on the first), and
+ *     every 1000 inputs the process's descriptor count is unchanged. Should a check fail
+ *     while unverified inputs came before, the report prints them (hex) for a replay of
+ *     the whole sequence.
  * Pairs are cached per kind and blocking mode and reused while no close or shutdown
  * happened, so the target runs near bare syscall speed. Deterministic: receives on
- * blocking sockets get MSG_DONTWAIT where they could block (oracle decides). */
+ * blocking sockets get MSG_DONTWAIT where they could block (oracle decides).
+ * With SC_FUZZ_STATS=1 in the environment, the counts of inputs and of sendmsg, recvmsg
+ * and other syscalls per input are printed at exit (bench/bench_fuzz.sh uses them). */
 #include <dirent.h>
+#include <poll.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -47,6 +54,10 @@
 #define HELD_FILES SC_LAYOUT_MAX_FDS
 #define FD_CHECK_EVERY 1000u
 #define DRAIN_MAX (2 * SC_ORACLE_MAX_CHUNKS + 4)
+/* Ends the model says are empty are verified empty every this many inputs. */
+#define VERIFY_EVERY 64u
+/* Bytes of each unverified input kept for the report (inputs are max_len 512). */
+#define HISTORY_BYTES 1024u
 
 typedef struct cached_pair {
   int sv[2];
@@ -74,6 +85,46 @@ static long g_base_fds = -1;
 static unsigned long g_runs;
 static bool g_ready;
 
+/* Inputs run since the queues were last verified empty (the current one last). */
+static struct {
+  uint8_t data[VERIFY_EVERY][HISTORY_BYTES];
+  size_t size[VERIFY_EVERY];
+  unsigned count;
+} g_history;
+
+/* Syscall counts for SC_FUZZ_STATS: the kernel transport, counted. */
+static struct { unsigned long long sendmsg, recvmsg, other; } g_stats;
+
+SC_NO_COVERAGE static ssize_t count_sendmsg(const sc_transport *t, int fd, const struct msghdr *m,
+                                            int flags) {
+  (void)t;
+  g_stats.sendmsg++;
+  return sc_transport_kernel()->sendmsg(sc_transport_kernel(), fd, m, flags);
+}
+
+SC_NO_COVERAGE static ssize_t count_recvmsg(const sc_transport *t, int fd, struct msghdr *m,
+                                            int flags) {
+  (void)t;
+  g_stats.recvmsg++;
+  return sc_transport_kernel()->recvmsg(sc_transport_kernel(), fd, m, flags);
+}
+
+SC_NO_COVERAGE static int count_wait(const sc_transport *t, int fd, short events, int timeout_ms) {
+  (void)t;
+  g_stats.other++;
+  return sc_transport_kernel()->wait(sc_transport_kernel(), fd, events, timeout_ms);
+}
+
+static const sc_transport g_counted = {
+    .sendmsg = count_sendmsg, .recvmsg = count_recvmsg, .wait = count_wait, .ctx = NULL};
+
+SC_NO_COVERAGE static void print_stats(void) {
+  fprintf(stderr,
+          "sockcheck-stats: inputs %lu sendmsg %llu recvmsg %llu other-syscalls %llu "
+          "verified-every %u\n",
+          g_runs, g_stats.sendmsg, g_stats.recvmsg, g_stats.other, VERIFY_EVERY);
+}
+
 static size_t held(void) {
   size_t n = HELD_FILES;
   for (unsigned k = 0; k < SC_LAYOUT_KIND_COUNT; k++) {
@@ -91,7 +142,7 @@ size_t sc_fuzz_held_fds(void) {
 /* Descriptors this target is responsible for: sockets, and anything referring to
  * one of the held files (received copies). libFuzzer's own descriptors (it opens
  * some after LLVMFuzzerInitialize) are not counted. */
-static long count_fds(void) {
+SC_NO_COVERAGE static long count_fds(void) {
   DIR *d = opendir("/proc/self/fd");
   if (d == NULL) {
     return -1;
@@ -138,10 +189,27 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   }
   g_ready = true;
   g_base_fds = count_fds() - (long)held(); /* sockets and files from before: normally 0 */
+  const char *stats = getenv("SC_FUZZ_STATS");
+  if (stats != NULL && strcmp(stats, "1") == 0) {
+    SC_FUZZ_CHECK(atexit(print_stats) == 0, "atexit");
+  }
   return 0;
 }
 
-static void report(int i, const sc_oracle_expect *ex) {
+SC_NO_COVERAGE static void report(int i, const sc_oracle_expect *ex) {
+  if (g_history.count > 1) {
+    fprintf(stderr,
+            "sockcheck: the queues were last verified empty %u inputs ago; a leftover from one "
+            "of these earlier inputs (hex, oldest first) may be the cause: replay them in order\n",
+            g_history.count - 1);
+    for (unsigned k = 0; k + 1 < g_history.count; k++) {
+      fprintf(stderr, "  [-%u] ", g_history.count - 1 - k);
+      for (size_t b = 0; b < g_history.size[k]; b++) {
+        fprintf(stderr, "%02x", g_history.data[k][b]);
+      }
+      fputc('\n', stderr);
+    }
+  }
   fprintf(stderr, "sockcheck: msghdr layout:\n");
   (void)sc_layout_print(&g_layout, stderr);
   if (i >= 0 && ex != NULL) {
@@ -214,7 +282,8 @@ static cached_pair *get_pair(unsigned kind, bool nonblock) {
   return cp;
 }
 
-static void build_name(const sc_layout_op *op, const cached_pair *cp, struct msghdr *msg) {
+SC_NO_COVERAGE static void build_name(const sc_layout_op *op, const cached_pair *cp,
+                                      struct msghdr *msg) {
   socklen_t valid_len;
   memset(g_name.b, 0, sizeof g_name.b);
   if (g_layout.kind == SC_LAYOUT_UDP) {
@@ -248,7 +317,7 @@ static void build_name(const sc_layout_op *op, const cached_pair *cp, struct msg
   }
 }
 
-static void set_cmsg_len(size_t len) {
+SC_NO_COVERAGE static void set_cmsg_len(size_t len) {
   struct cmsghdr h;
   memcpy(&h, g_ctl_send.b, sizeof h);
   h.cmsg_len = len;
@@ -297,16 +366,10 @@ static void run_send(int i, const sc_layout_op *op, const cached_pair *cp,
   msg.msg_control = used > 0 ? g_ctl_send.b : NULL;
   msg.msg_controllen = used;
   *sent = 0;
-  *ret = sc_send_all(sc_transport_kernel(), cp->sv[op->end], &msg, op->flags, 0, sent);
+  *ret = sc_send_all(&g_counted, cp->sv[op->end], &msg, op->flags, 0, sent);
   EXPECT(sc_oracle_allows(ex, *ret, *sent), i, ex, "send returned %zd (%s), %zu bytes sent", *ret,
          *ret < 0 ? sc_err_name((int)*ret) : "ok", *sent);
 }
-
-#if defined(__clang__)
-#define SC_NO_COVERAGE __attribute__((no_sanitize("coverage")))
-#else
-#define SC_NO_COVERAGE
-#endif
 
 /* Index of the first iovec whose iov_len differs from the layout, or n. A plain
  * loop over up to 1030 entries: kept out of libFuzzer's comparison tracing. */
@@ -321,8 +384,8 @@ SC_NO_COVERAGE static size_t iov_lens_changed(const sc_layout_op *op, size_t n) 
 }
 
 /* Checks and closes the descriptors of a received control buffer; returns their count. */
-static unsigned take_fds(int i, const sc_oracle_expect *ex, const struct msghdr *msg,
-                         bool cloexec) {
+SC_NO_COVERAGE static unsigned take_fds(int i, const sc_oracle_expect *ex, const struct msghdr *msg,
+                                        bool cloexec) {
   sc_cmsg_iter it;
   sc_cmsg_item item;
   unsigned n = 0;
@@ -364,7 +427,7 @@ static void run_recv(int i, const sc_layout_op *op, const cached_pair *cp,
     msg.msg_namelen = sizeof g_rname.ss;
   }
   msg.msg_flags = ~0; /* X-FLAGS: must be overwritten */
-  *ret = sc_recv_msg(sc_transport_kernel(), cp->sv[op->end], &msg, ex->flags);
+  *ret = sc_recv_msg(&g_counted, cp->sv[op->end], &msg, ex->flags);
   unsigned got_fds = 0;
   if (*ret >= 0) {
     got_fds = take_fds(i, ex, &msg, ex->cloexec);
@@ -389,42 +452,97 @@ static void run_recv(int i, const sc_layout_op *op, const cached_pair *cp,
   }
 }
 
-/* Empties both ends of a clean pair and checks the leftovers against the model. */
-static void drain(cached_pair *cp) {
-  for (unsigned e = 0; e < 2; e++) {
-    size_t bytes = 0;
-    size_t msgs = 0;
-    unsigned k;
-    for (k = 0; k < DRAIN_MAX; k++) {
-      struct iovec iov = {.iov_base = g_rbuf, .iov_len = sizeof g_rbuf};
-      struct msghdr msg;
-      memset(&msg, 0, sizeof msg);
-      msg.msg_iov = &iov;
-      msg.msg_iovlen = 1;
-      msg.msg_control = g_ctl_recv.b;
-      msg.msg_controllen = sizeof g_ctl_recv.b;
-      ssize_t r = sc_recv_msg(sc_transport_kernel(), cp->sv[e], &msg, MSG_DONTWAIT);
-      if (r == -EAGAIN) {
-        break;
-      }
-      EXPECT(r >= 0, -1, NULL, "drain of end %u: %s", e, sc_err_name((int)r));
-      EXPECT(sc_cmsg_close_fds(msg.msg_control, msg.msg_controllen) >= 0, -1, NULL,
-             "drain: malformed control");
-      EXPECT(r > 0 || g_layout.kind != SC_LAYOUT_STREAM, -1, NULL, "drain: unexpected EOF");
-      bytes += (size_t)r;
-      msgs++;
+/* Empties end e of a clean pair and checks the leftovers against the model. */
+SC_NO_COVERAGE static void drain_end(cached_pair *cp, unsigned e) {
+  size_t bytes = 0;
+  size_t msgs = 0;
+  unsigned k;
+  for (k = 0; k < DRAIN_MAX; k++) {
+    struct iovec iov = {.iov_base = g_rbuf, .iov_len = sizeof g_rbuf};
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = g_ctl_recv.b;
+    msg.msg_controllen = sizeof g_ctl_recv.b;
+    ssize_t r = sc_recv_msg(&g_counted, cp->sv[e], &msg, MSG_DONTWAIT);
+    if (r == -EAGAIN) {
+      break;
     }
-    EXPECT(k < DRAIN_MAX, -1, NULL, "drain of end %u does not end", e);
-    EXPECT(bytes == sc_oracle_queued_bytes(&g_model, e), -1, NULL,
-           "end %u had %zu bytes left, the model %zu", e, bytes,
-           sc_oracle_queued_bytes(&g_model, e));
-    EXPECT(g_layout.kind == SC_LAYOUT_STREAM || msgs == sc_oracle_queued_msgs(&g_model, e), -1,
-           NULL, "end %u had %zu messages left, the model %zu", e, msgs,
-           sc_oracle_queued_msgs(&g_model, e));
+    EXPECT(r >= 0, -1, NULL, "drain of end %u: %s", e, sc_err_name((int)r));
+    EXPECT(sc_cmsg_close_fds(msg.msg_control, msg.msg_controllen) >= 0, -1, NULL,
+           "drain: malformed control");
+    EXPECT(r > 0 || g_layout.kind != SC_LAYOUT_STREAM, -1, NULL, "drain: unexpected EOF");
+    bytes += (size_t)r;
+    msgs++;
+  }
+  EXPECT(k < DRAIN_MAX, -1, NULL, "drain of end %u does not end", e);
+  EXPECT(bytes == sc_oracle_queued_bytes(&g_model, e), -1, NULL,
+         "end %u had %zu bytes left, the model %zu", e, bytes, sc_oracle_queued_bytes(&g_model, e));
+  EXPECT(g_layout.kind == SC_LAYOUT_STREAM || msgs == sc_oracle_queued_msgs(&g_model, e), -1, NULL,
+         "end %u had %zu messages left, the model %zu", e, msgs,
+         sc_oracle_queued_msgs(&g_model, e));
+}
+
+/* Checks with one poll() that no end of any cached pair has anything to read or a
+ * pending error (a leftover may sit in a pair other inputs do not use). */
+SC_NO_COVERAGE static void verify_empty(void) {
+  struct pollfd p[2 * SC_LAYOUT_KIND_COUNT * 2];
+  nfds_t n = 0;
+  for (unsigned k = 0; k < SC_LAYOUT_KIND_COUNT; k++) {
+    for (unsigned b = 0; b < 2; b++) {
+      for (unsigned e = 0; e < 2 && g_cache[k][b].open; e++) {
+        p[n].fd = g_cache[k][b].sv[e];
+        p[n].events = POLLIN;
+        p[n].revents = 0;
+        n++;
+      }
+    }
+  }
+  g_stats.other++;
+  int r = poll(p, n, 0);
+  EXPECT(r >= 0, -1, NULL, "poll: %s", sc_err_message(errno));
+  for (nfds_t k = 0; k < n; k++) {
+    EXPECT(p[k].revents == 0, -1, NULL,
+           "fd %d is readable (revents %#x) where the model has nothing queued", p[k].fd,
+           (unsigned)p[k].revents);
   }
 }
 
-static void check_fd_count(void) {
+/* The end-of-input check of a clean pair: ends the model says hold data are drained
+ * (the EAGAIN that ends the drain proves them empty); ends the model says are empty are
+ * verified every VERIFY_EVERY inputs (a wrong model also shows in later inputs' receives,
+ * and the report then lists the inputs since the last verification). */
+SC_NO_COVERAGE static void drain(cached_pair *cp) {
+  for (unsigned e = 0; e < 2; e++) {
+    if (sc_oracle_queued_msgs(&g_model, e) > 0) {
+      drain_end(cp, e);
+    }
+  }
+}
+
+/* Every VERIFY_EVERY inputs (and after the first), all cached pairs are checked empty. */
+SC_NO_COVERAGE static void verify_now(void) {
+  if (g_history.count >= VERIFY_EVERY || g_runs == 0) {
+    verify_empty();
+    g_history.count = 0;
+  }
+}
+
+/* Remembers the input for the report, until the queues are next verified empty. */
+SC_NO_COVERAGE static void remember(const uint8_t *data, size_t size) {
+  if (g_history.count >= VERIFY_EVERY) {
+    g_history.count = 0; /* cannot happen: drain() verifies before */
+  }
+  size_t n = size < HISTORY_BYTES ? size : HISTORY_BYTES;
+  if (n > 0) {
+    memcpy(g_history.data[g_history.count], data, n);
+  }
+  g_history.size[g_history.count] = n;
+  g_history.count++;
+}
+
+SC_NO_COVERAGE static void check_fd_count(void) {
   long now = count_fds();
   SC_FUZZ_CHECK(now >= 0, "cannot count /proc/self/fd");
   SC_FUZZ_CHECK(now - (long)held() == g_base_fds, "fd leak: %ld descriptors, expected %ld",
@@ -435,6 +553,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (!g_ready) {
     (void)LLVMFuzzerInitialize(NULL, NULL);
   }
+  remember(data, size);
   sc_layout_decode(data, size, &g_layout);
   cached_pair *cp = get_pair(g_layout.kind, g_layout.nonblock != 0);
   sc_oracle_init(&g_model, g_layout.kind, g_layout.nonblock != 0);
@@ -453,12 +572,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         run_recv(i, op, cp, &ex, &ret);
         break;
       case SC_OP_CLOSE:
+        g_stats.other++;
         ret = close(cp->sv[op->end]) == 0 ? 0 : SC_ERR(errno);
         cp->sv[op->end] = -1;
         dirty = true;
         EXPECT(sc_oracle_allows(&ex, ret, 0), i, &ex, "close: %s", sc_err_name((int)ret));
         break;
       case SC_OP_SHUTDOWN:
+        g_stats.other++;
         ret = shutdown(cp->sv[op->end], op->how) == 0 ? 0 : SC_ERR(errno);
         dirty = true;
         EXPECT(sc_oracle_allows(&ex, ret, 0), i, &ex, "shutdown: %s", sc_err_name((int)ret));
@@ -474,6 +595,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   } else {
     drain(cp);
   }
+  verify_now();
   if (++g_runs % FD_CHECK_EVERY == 0) {
     check_fd_count();
   }

@@ -34,14 +34,6 @@
 #include "sockcheck/transport.h"
 #include "support/check.h"
 
-/* The fake transport's checks are not what coverage should steer by (the library's branches
- * are), and uninstrumented they cost far less per input. */
-#if defined(__clang__)
-#define SC_NO_COVERAGE __attribute__((no_sanitize("coverage")))
-#else
-#define SC_NO_COVERAGE /* gcc builds only replay_*: no coverage instrumentation */
-#endif
-
 #define MAX_IOVS 63
 #define TOO_MANY_IOVS (SC_IOV_MAX + 4)
 #define MAX_LEN 4096

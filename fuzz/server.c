@@ -21,14 +21,6 @@
 #include "sockcheck/error.h"
 #include "support/check.h"
 
-/* The model and its checks are not what we want coverage of: only the library's branches
- * should steer the fuzzer, and uninstrumented checks keep the target fast. */
-#if defined(__clang__)
-#define SC_NO_COVERAGE __attribute__((no_sanitize("coverage")))
-#else
-#define SC_NO_COVERAGE /* gcc builds only replay_*: no coverage instrumentation */
-#endif
-
 /* Longest write compared byte for byte against the reference run. */
 #define RUN_LEN 8192
 

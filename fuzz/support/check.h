@@ -12,6 +12,16 @@
 void sc_fuzz_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((noreturn, format(printf, 3, 4)));
 
+/* Keeps a function out of libFuzzer's coverage and comparison tracing: for a target's
+ * own checks, copies and bookkeeping, so that only the library's (and the model's)
+ * branches steer the fuzzer, and so that mechanical loops stay fast. noinline: inlined
+ * into an instrumented caller, the body would be instrumented after all. */
+#if defined(__clang__)
+#define SC_NO_COVERAGE __attribute__((no_sanitize("coverage"), noinline))
+#else
+#define SC_NO_COVERAGE /* gcc builds only replay_*: no coverage instrumentation */
+#endif
+
 #define SC_FUZZ_CHECK(cond, ...)                     \
   do {                                               \
     if (!(cond)) {                                   \

@@ -1,18 +1,24 @@
 /* Layout: decoder, normaliser, encoder and printer of msghdr operation sequences.
  * Byte format (every field read modulo its range, missing bytes read as 0):
- *   kind, nonblock, nops, then per op: type, end, and by type
+ *   kind, nonblock, nops (u8 < 0xc0: 0 if 0, 1 if odd, 2 if even; else (u8 - 0xc0) % 9: 0..8),
+ *   then per op: type, end, and by type
  *   SEND:     iov, name, ctl, nfds, flags, big, seed
  *   RECV:     iov, ctl_len, flags
  *   SHUTDOWN: how
- *   iov = count (u8 < 0xe0: 0..32; 0xe0 then u16 LE: 0..1030), nseg,
+ *   iov = count (u8 < 0xc0: 0..3 by the low 2 bits; u8 0xc0..0xfe: (u8 - 0xc0) % 33,
+ *         0..32; 0xff then u16 LE: % 1031, 0..1030), nseg,
  *         nseg x (len u16 LE, null_base)
  *   flag bits: SEND 0 DONTWAIT 1 NOSIGNAL 2 EOR 3 MORE;
- *              RECV 0 PEEK 1 TRUNC 2 WAITALL 3 DONTWAIT 4 CMSG_CLOEXEC */
+ *              RECV 0 PEEK 1 TRUNC 2 WAITALL 3 DONTWAIT 4 CMSG_CLOEXEC
+ * Random bytes mostly give short layouts (1-2 ops, 0-3 iovecs per list): most executions
+ * stay cheap, while any length up to the maxima stays reachable. */
 #include "sockcheck/layout.h"
 
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+
+#include "nocov.h"
 
 static const int send_flag_bits[] = {MSG_DONTWAIT, MSG_NOSIGNAL, MSG_EOR, MSG_MORE};
 static const int recv_flag_bits[] = {MSG_PEEK, MSG_TRUNC, MSG_WAITALL, MSG_DONTWAIT,
@@ -22,13 +28,9 @@ static const char *const recv_flag_names[] = {"PEEK", "TRUNC", "WAITALL", "DONTW
                                               "CMSG_CLOEXEC"};
 #define NBITS(a) (sizeof(a) / sizeof((a)[0]))
 
-/* The iovec builders are mechanical loops over up to 1030 entries: excluded from
- * libFuzzer's comparison tracing, which otherwise dominates the msghdr target's time. */
-#if defined(__clang__)
-#define SC_NO_COVERAGE __attribute__((no_sanitize("coverage")))
-#else
-#define SC_NO_COVERAGE
-#endif
+/* The iovec builders are mechanical loops over up to 1030 entries, and the byte reader
+ * is bookkeeping: SC_NO_COVERAGE keeps them out of libFuzzer's comparison tracing,
+ * which otherwise dominates the msghdr target's time. */
 
 static uint8_t g_pattern[SC_LAYOUT_PATTERN_LEN];
 static bool g_pattern_ready;
@@ -39,7 +41,7 @@ typedef struct reader {
   size_t left;
 } reader;
 
-static uint8_t rd8(reader *r) {
+SC_NO_COVERAGE static uint8_t rd8(reader *r) {
   if (r->left == 0) {
     return 0;
   }
@@ -47,7 +49,7 @@ static uint8_t rd8(reader *r) {
   return *r->p++;
 }
 
-static uint16_t rd16(reader *r) {
+SC_NO_COVERAGE static uint16_t rd16(reader *r) {
   uint16_t lo = rd8(r);
   uint16_t hi = rd8(r);
   return (uint16_t)(lo | (hi << 8));
@@ -73,16 +75,34 @@ static uint8_t flags_to_bits(int flags, const int *map, size_t n) {
   return (uint8_t)bits;
 }
 
-/* Iovec counts: one byte below COUNT_WIDE gives 0..COUNT_SMALL_MAX (the common
- * case); COUNT_WIDE is followed by a u16 for any count up to SC_LAYOUT_MAX_IOV, so
- * random bytes mostly give short lists (fast) and sometimes long ones. */
-#define COUNT_WIDE 0xe0u
+/* Op counts: a byte below NOPS_WIDE gives 1 (odd) or 2 (even, 0 for a zero byte: an empty input is
+ * an empty layout), the common case; from NOPS_WIDE on, 0..SC_LAYOUT_MAX_OPS. */
+#define NOPS_WIDE 0xc0u
+
+static uint8_t read_nops(reader *r) {
+  unsigned a = rd8(r);
+  if (a < NOPS_WIDE) {
+    return (uint8_t)(a == 0 ? 0u : 2u - (a & 1u)); /* 0: none (empty input), odd: 1, even: 2 */
+  }
+  return (uint8_t)((a - NOPS_WIDE) % (SC_LAYOUT_MAX_OPS + 1));
+}
+
+/* Iovec counts: a byte below COUNT_MID gives 0..COUNT_TINY_MAX (the common case),
+ * COUNT_MID..COUNT_WIDE-1 give 0..COUNT_SMALL_MAX, and COUNT_WIDE is followed by a
+ * u16 for any count up to SC_LAYOUT_MAX_IOV: random bytes mostly give very short
+ * lists (fast), sometimes longer ones, rarely up to past SC_IOV_MAX. */
+#define COUNT_MID 0xc0u
+#define COUNT_WIDE 0xffu
+#define COUNT_TINY_MAX 3u
 #define COUNT_SMALL_MAX 32u
 
 static uint16_t read_count(reader *r) {
   unsigned a = rd8(r);
+  if (a < COUNT_MID) {
+    return (uint16_t)(a & COUNT_TINY_MAX);
+  }
   if (a < COUNT_WIDE) {
-    return (uint16_t)(a % (COUNT_SMALL_MAX + 1));
+    return (uint16_t)((a - COUNT_MID) % (COUNT_SMALL_MAX + 1));
   }
   return (uint16_t)(rd16(r) % (SC_LAYOUT_MAX_IOV + 1));
 }
@@ -101,7 +121,7 @@ void sc_layout_decode(const uint8_t *data, size_t size, sc_layout *out) {
   memset(out, 0, sizeof *out);
   out->kind = rd8(&r) % SC_LAYOUT_KIND_COUNT;
   out->nonblock = rd8(&r) & 1;
-  out->nops = rd8(&r) % (SC_LAYOUT_MAX_OPS + 1);
+  out->nops = read_nops(&r);
   for (unsigned i = 0; i < out->nops; i++) {
     sc_layout_op *op = &out->op[i];
     op->type = rd8(&r) % SC_OP_TYPE_COUNT;
@@ -133,7 +153,7 @@ void sc_layout_decode(const uint8_t *data, size_t size, sc_layout *out) {
   sc_layout_normalize(out);
 }
 
-static size_t list_total(const sc_layout_iov *iov) {
+SC_NO_COVERAGE static size_t list_total(const sc_layout_iov *iov) {
   if (iov->nseg == 0) {
     return 0;
   }
@@ -265,8 +285,10 @@ static void wr16(writer *w, unsigned v) {
 
 static void write_iov(writer *w, const sc_layout_iov *iov) {
   unsigned nseg = iov->nseg < 1 ? 1 : iov->nseg;
-  if (iov->count <= COUNT_SMALL_MAX) {
+  if (iov->count <= COUNT_TINY_MAX) {
     wr8(w, iov->count);
+  } else if (iov->count <= COUNT_SMALL_MAX) {
+    wr8(w, COUNT_MID + iov->count);
   } else {
     wr8(w, COUNT_WIDE);
     wr16(w, iov->count);
@@ -282,7 +304,7 @@ int sc_layout_encode(const sc_layout *l, uint8_t *buf, size_t cap) {
   writer w = {.p = buf, .cap = buf != NULL ? cap : 0, .len = 0};
   wr8(&w, l->kind);
   wr8(&w, l->nonblock);
-  wr8(&w, l->nops);
+  wr8(&w, l->nops <= 2 ? l->nops : NOPS_WIDE + l->nops);
   for (unsigned i = 0; i < l->nops && i < SC_LAYOUT_MAX_OPS; i++) {
     const sc_layout_op *op = &l->op[i];
     wr8(&w, op->type);

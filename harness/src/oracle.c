@@ -17,6 +17,7 @@
 
 #include "sockcheck/error.h"
 #include "sockcheck/iov.h"
+#include "nocov.h"
 
 void sc_oracle_init(sc_oracle *m, unsigned kind, bool nonblock) {
   m->kind = (uint8_t)(kind % SC_LAYOUT_KIND_COUNT);
@@ -445,13 +446,42 @@ bool sc_oracle_allows(const sc_oracle_expect *ex, ssize_t ret, size_t sent) {
   return false;
 }
 
+/* The first `cap` bytes a send's gather list holds, into dst, like sc_iov_gather over
+ * the list sc_layout_send_iov builds (stops at a NULL base with a nonzero length). The
+ * list is periodic (iovec i is iovec i % nseg, base included), so only the first nseg
+ * iovecs are built and the copy cycles through them: no array of up to 1030 iovecs per
+ * send. A send with the big iovec (never queued: always EMSGSIZE) takes the full path. */
+SC_NO_COVERAGE static size_t gather(const sc_layout_op *op, struct iovec *scratch, uint8_t *dst,
+                                    size_t cap) {
+  if (op->big) {
+    size_t n = sc_layout_send_iov(op, scratch, SC_LAYOUT_MAX_IOV + 1);
+    return sc_iov_gather(scratch, (int)n, dst, cap);
+  }
+  size_t nseg = op->iov.nseg < 1 ? 1 : op->iov.nseg;
+  size_t first = sc_layout_send_iov(op, scratch, nseg);
+  size_t done = 0;
+  for (size_t i = 0; i < op->iov.count && first > 0 && done < cap; i++) {
+    const struct iovec *v = &scratch[i % first];
+    size_t len = v->iov_len;
+    if (len == 0) {
+      continue;
+    }
+    if (v->iov_base == NULL) {
+      break;
+    }
+    len = len < cap - done ? len : cap - done;
+    memcpy(dst + done, v->iov_base, len);
+    done += len;
+  }
+  return done;
+}
+
 static void enqueue(sc_oracle *m, unsigned e, const sc_layout_op *op, size_t len, unsigned nfds) {
   sc_oracle_queue *q = &m->q[e];
   if (q->count >= SC_ORACLE_MAX_CHUNKS || len > sizeof q->data - q->used) {
     return; /* cannot happen with normalised layouts (sends are capped) */
   }
-  size_t n = sc_layout_send_iov(op, m->scratch, SC_LAYOUT_MAX_IOV + 1);
-  size_t got = sc_iov_gather(m->scratch, (int)n, q->data + q->used, len);
+  size_t got = gather(op, m->scratch, q->data + q->used, len);
   sc_oracle_chunk *c = &q->chunk[(q->head + q->count) % SC_ORACLE_MAX_CHUNKS];
   c->off = q->used;
   c->len = (uint32_t)got;

@@ -122,9 +122,9 @@ static void decode_edge_bytes(void **state) {
 
 static void decode_reads_fields(void **state) {
   (void)state;
-  /* udp, nonblocking, 1 op: SEND end 1, 1025 iovecs (0xe0 + u16), 1 shape of 3 bytes,
+  /* udp, nonblocking, 1 op: SEND end 1, 1025 iovecs (0xff + u16), 1 shape of 3 bytes,
    * name, ctl, nfds, flags DONTWAIT|NOSIGNAL, big 0, seed 9 */
-  const uint8_t in[] = {3, 1, 1, 0, 1, 0xe0, 0x01, 0x04, 0, 3, 0, 0, 0, 0, 0, 0x03, 0, 9};
+  const uint8_t in[] = {3, 1, 1, 0, 1, 0xff, 0x01, 0x04, 0, 3, 0, 0, 0, 0, 0, 0x03, 0, 9};
   sc_layout l;
   sc_layout_decode(in, sizeof in, &l);
   assert_int_equal(l.kind, SC_LAYOUT_UDP);
@@ -136,12 +136,21 @@ static void decode_reads_fields(void **state) {
   assert_int_equal(l.op[0].iov.seg[0].len, 3);
   assert_int_equal(l.op[0].flags, MSG_DONTWAIT | MSG_NOSIGNAL);
   assert_int_equal(l.op[0].seed, 9);
-  /* a count byte below 0xe0 is a short count: 0x25 % 33 = 4 */
-  const uint8_t small[] = {0, 0, 1, 1, 0, 0x25, 0, 8, 0};
+  /* a count byte 0xc0..0xfe is a short count: (0xe5 - 0xc0) % 33 = 4 */
+  const uint8_t small[] = {0, 0, 1, 1, 0, 0xe5, 0, 8, 0};
   sc_layout_decode(small, sizeof small, &l);
   assert_int_equal(l.op[0].type, SC_OP_RECV);
   assert_int_equal(l.op[0].iov.count, 4);
   assert_int_equal(l.op[0].iov.seg[0].len, 8);
+  /* a count byte below 0xc0 is a tiny count (its low 2 bits); an even op-count byte below
+   * 0xc0 means 2 ops, from 0xc0 on (byte - 0xc0) % 9 ops */
+  const uint8_t tiny[] = {0, 0, 0x24, 1, 0, 0x27, 0, 8, 0};
+  sc_layout_decode(tiny, sizeof tiny, &l);
+  assert_int_equal(l.nops, 2);
+  assert_int_equal(l.op[0].iov.count, 3);
+  const uint8_t wide[] = {0, 0, 0xc8};
+  sc_layout_decode(wide, sizeof wide, &l);
+  assert_int_equal(l.nops, 8);
 }
 
 static void normalize_moves_ops_off_closed_ends(void **state) {
