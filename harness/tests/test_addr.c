@@ -485,9 +485,8 @@ static void bind_ipv6_loopback(void **state) {
   (void)state;
   sc_addr a = parse_ok("[::1]:0");
   int fd = sc_addr_bind_socket(&a, SOCK_STREAM, 0, 4);
-  if (fd == -EADDRNOTAVAIL || fd == -EAFNOSUPPORT) {
-    skip(); /* no IPv6 loopback on this machine: reported as skipped, not passed */
-  }
+  /* The project's machines have IPv6 loopback (the conformance suite uses it
+   * too): its absence is a failure, never a skip. */
   assert_true(fd >= 0);
   sc_addr local;
   assert_int_equal(sc_addr_local(fd, &local), 0);
