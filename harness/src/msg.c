@@ -27,6 +27,22 @@ static int wait_ready(const sc_transport *t, int fd, short events, int timeout_m
   }
 }
 
+/* What to do with one transport result: 1 to retry the call (EINTR, or EAGAIN
+ * and then ready), 0 to use it (n >= 0), or the -errno to fail with. */
+static int retry_or_fail(const sc_transport *t, int fd, ssize_t n, short events, int timeout_ms) {
+  if (n >= 0) {
+    return 0;
+  }
+  if (n == -EINTR) {
+    return 1;
+  }
+  if (n == -EAGAIN || n == -EWOULDBLOCK) {
+    int r = wait_ready(t, fd, events, timeout_ms);
+    return r < 0 ? r : 1;
+  }
+  return (int)n;
+}
+
 /* Checks an iovec list and copies it into the caller's private array. */
 static int copy_iov(const struct iovec *iov, size_t cnt, struct iovec *copy, size_t *total) {
   if (cnt > SC_IOV_MAX) {
@@ -76,19 +92,12 @@ ssize_t sc_send_all(const sc_transport *t, int fd, const struct msghdr *msg, int
       m.msg_controllen = 0;
     }
     ssize_t n = t->sendmsg(t, fd, &m, flags | MSG_NOSIGNAL);
-    if (n == -EINTR) {
+    r = retry_or_fail(t, fd, n, POLLOUT, timeout_ms);
+    if (r > 0) {
       continue;
     }
-    if (n == -EAGAIN || n == -EWOULDBLOCK) {
-      r = wait_ready(t, fd, POLLOUT, timeout_ms);
-      if (r < 0) {
-        ret = r;
-        goto out;
-      }
-      continue;
-    }
-    if (n < 0) {
-      ret = n;
+    if (r < 0) {
+      ret = r;
       goto out;
     }
     control_sent = 1;
@@ -161,19 +170,12 @@ ssize_t sc_recv_fill(const sc_transport *t, int fd, const struct iovec *iov, int
     m.msg_iov = cur;
     m.msg_iovlen = (size_t)left;
     ssize_t n = t->recvmsg(t, fd, &m, 0);
-    if (n == -EINTR) {
+    r = retry_or_fail(t, fd, n, POLLIN, timeout_ms);
+    if (r > 0) {
       continue;
     }
-    if (n == -EAGAIN || n == -EWOULDBLOCK) {
-      r = wait_ready(t, fd, POLLIN, timeout_ms);
-      if (r < 0) {
-        ret = r;
-        goto out;
-      }
-      continue;
-    }
-    if (n < 0) {
-      ret = n;
+    if (r < 0) {
+      ret = r;
       goto out;
     }
     if (n == 0) {
