@@ -1,7 +1,8 @@
 #!/bin/bash
 # Fuzz benchmark (`./sockcheck bench fuzz`): builds the fuzz preset if needed, runs each
 # fuzz_<target> for a fixed time on an empty scratch corpus plus its seed corpus (with the
-# target's .options max_len and .dict), and prints exec/s per target; for msghdr also the
+# target's .options and .dict, as fuzz/tools/options.sh gives them), and prints exec/s per
+# target; for msghdr also the
 # bare sendmsg+recvmsg baseline (bench_bare_msghdr) and two ratios: per input (exec/s) and
 # per syscall (sendmsg+recvmsg calls/s: fuzz_msghdr counts its calls and prints them at exit
 # with SC_FUZZ_STATS=1; the bare loop makes exactly 2 per input). An input of several ops
@@ -46,23 +47,12 @@ cmake --build "$BUILD" -j2 --target "${BUILD_TARGETS[@]}" >/dev/null ||
 SCRATCH=$(mktemp -d /tmp/sockcheck-bench-fuzz.XXXXXX) || exit 1
 trap 'rm -rf "$SCRATCH"' EXIT
 
-# option_value TARGET KEY: a value from fuzz/TARGET.options ([libfuzzer] key = value).
-option_value() {
-  local f="$ROOT/fuzz/$1.options"
-  [ -f "$f" ] || return 0
-  sed -n "s/^[[:space:]]*$2[[:space:]]*=[[:space:]]*\\([^[:space:]]*\\).*/\\1/p" "$f" | head -1
-}
-
 # run_one NAME BINARY [SEED_DIR] -> prints exec/s (or a note) on stdout.
 run_one() {
   local name=$1 bin=$2 seeds=${3:-}
   local work="$SCRATCH/$name" args=()
   mkdir -p "$work/corpus" "$work/art"
-  local max_len dict
-  max_len=$(option_value "$name" max_len)
-  dict=$(option_value "$name" dict)
-  [ -n "$max_len" ] && args+=("-max_len=$max_len")
-  [ -n "$dict" ] && [ -f "$ROOT/fuzz/$dict" ] && args+=("-dict=$ROOT/fuzz/$dict")
+  mapfile -t args < <("$ROOT/fuzz/tools/options.sh" "$name")
   local dirs=("$work/corpus")
   [ -n "$seeds" ] && [ -d "$seeds" ] && dirs+=("$seeds")
   SC_FUZZ_STATS=1 timeout $((TIME + 60)) "$bin" -max_total_time="$TIME" -seed=1 -print_final_stats=1 \

@@ -62,21 +62,10 @@ def _clean_build(target):
 
 
 def _options(target):
-    """libFuzzer flags from fuzz/<target>.options ([libfuzzer] key = value lines)."""
-    path = os.path.join(ROOT, "fuzz", f"{target}.options")
-    flags = []
-    if not os.path.exists(path):
-        return flags
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            m = re.match(r"\s*(\w+)\s*=\s*(\S+)", line)
-            if not m:
-                continue
-            key, value = m.groups()
-            if key == "dict":
-                value = os.path.join(ROOT, "fuzz", value)
-            flags.append(f"-{key}={value}")
-    return flags
+    """libFuzzer flags from fuzz/<target>.options, through the project's one reader."""
+    r = _run([os.path.join(ROOT, "fuzz", "tools", "options.sh"), target], 30)
+    assert r.returncode == 0, r.stdout
+    return r.stdout.split()
 
 
 def _fuzz(exe, target, tmp_path):
