@@ -2,12 +2,16 @@
 # Fuzz benchmark (`./sockcheck bench fuzz`): builds the fuzz preset if needed, runs each
 # fuzz_<target> for a fixed time on an empty scratch corpus plus its seed corpus (with the
 # target's .options and .dict, as fuzz/tools/options.sh gives them), and prints exec/s per
-# target; for msghdr also the
-# bare sendmsg+recvmsg baseline (bench_bare_msghdr) and two ratios: per input (exec/s) and
-# per syscall (sendmsg+recvmsg calls/s: fuzz_msghdr counts its calls and prints them at exit
-# with SC_FUZZ_STATS=1; the bare loop makes exactly 2 per input). An input of several ops
-# costs several syscalls, so the per-syscall ratio is the target's overhead over the bare
-# calls. Figures only: the exit status reports a broken build or setup, never a slow target.
+# target. For msghdr also two baselines, libFuzzer targets with the same flags, options and
+# seeds, run in the same invocation:
+#   replay  bench_replay_msghdr: for each input, the same sendmsg/recvmsg/close/shutdown
+#           calls fuzz_msghdr makes, on reused pairs, with no library path and no checks
+#   bare    bench_bare_msghdr: one fixed 16-byte sendmsg + recvmsg per input (the floor)
+# and msghdr's ratio to each, per input (exec/s) and per sendmsg/recvmsg call (calls/s:
+# msghdr and replay count their calls and print them at exit with SC_FUZZ_STATS=1; bare
+# makes 2 per input). Each run evolves its own corpus, so the calls per input differ a
+# little between runs; the per-call ratio corrects for that.
+# Figures only: the exit status reports a broken build or setup, never a slow target.
 #
 #   bench/bench_fuzz.sh [--time SECONDS] [--build DIR] [TARGET...]
 set -u
@@ -40,19 +44,20 @@ if [ ! -f "$BUILD/CMakeCache.txt" ]; then
 fi
 BUILD_TARGETS=()
 for t in "${TARGETS[@]}"; do BUILD_TARGETS+=("fuzz_$t"); done
-for t in "${TARGETS[@]}"; do [ "$t" = msghdr ] && BUILD_TARGETS+=(bench_bare_msghdr); done
+for t in "${TARGETS[@]}"; do [ "$t" = msghdr ] && BUILD_TARGETS+=(bench_bare_msghdr bench_replay_msghdr); done
 cmake --build "$BUILD" -j2 --target "${BUILD_TARGETS[@]}" >/dev/null ||
   { echo "bench_fuzz: build failed (cmake --build $BUILD --target ${BUILD_TARGETS[*]})" >&2; exit 1; }
 
 SCRATCH=$(mktemp -d /tmp/sockcheck-bench-fuzz.XXXXXX) || exit 1
 trap 'rm -rf "$SCRATCH"' EXIT
 
-# run_one NAME BINARY [SEED_DIR] -> prints exec/s (or a note) on stdout.
+# run_one NAME BINARY [SEED_DIR [OPTIONS_OF]] -> prints exec/s (or a note) on stdout.
+# OPTIONS_OF: the target whose .options to use (default NAME).
 run_one() {
-  local name=$1 bin=$2 seeds=${3:-}
+  local name=$1 bin=$2 seeds=${3:-} opts=${4:-$1}
   local work="$SCRATCH/$name" args=()
   mkdir -p "$work/corpus" "$work/art"
-  mapfile -t args < <("$ROOT/fuzz/tools/options.sh" "$name")
+  mapfile -t args < <("$ROOT/fuzz/tools/options.sh" "$opts")
   local dirs=("$work/corpus")
   [ -n "$seeds" ] && [ -d "$seeds" ] && dirs+=("$seeds")
   SC_FUZZ_STATS=1 timeout $((TIME + 60)) "$bin" -max_total_time="$TIME" -seed=1 -print_final_stats=1 \
@@ -84,17 +89,23 @@ for t in "${TARGETS[@]}"; do
   printf '%-10s %s\n' "$t" "$res"
   [ "$t" = msghdr ] && msghdr_eps=${res%% *}
 done
+# ratios NAME EPS CALLS_PER_INPUT: msghdr against one baseline, per input and per syscall.
+ratios() {
+  local name=$1 eps=$2 cpi=$3 mcpi
+  mcpi=$(calls_per_input msghdr)
+  awk -v a="$msghdr_eps" -v b="$eps" -v c="$mcpi" -v d="$cpi" -v n="$name" 'BEGIN {
+    if (a + 0 > 0 && b + 0 > 0) printf "msghdr / %s = %.3f per input", n, a / b; else printf "msghdr / %s = ? per input", n
+    if (a + 0 > 0 && b + 0 > 0 && c + 0 > 0 && d + 0 > 0)
+      printf ", %.3f per sendmsg/recvmsg call (%.0f vs %.0f calls/s; %s vs %s calls per input)\n",
+        (a * c) / (b * d), a * c, b * d, c, d
+    else print ", ? per call (no sockcheck-stats line)" }'
+}
 if [ -n "$msghdr_eps" ]; then
   bare=$(run_one bare_msghdr "$BUILD/fuzz/bench_bare_msghdr")
-  printf '%-10s %s\n' "bare" "$bare (fixed sendmsg+recvmsg, same flags)"
-  bare_eps=${bare%% *}
-  ratio=$(awk -v a="$msghdr_eps" -v b="$bare_eps" \
-    'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.3f", a / b; else print "?" }')
-  echo "msghdr / bare = $ratio per input"
-  cpi=$(calls_per_input msghdr)
-  awk -v a="$msghdr_eps" -v b="$bare_eps" -v c="$cpi" 'BEGIN {
-    if (a + 0 > 0 && b + 0 > 0 && c + 0 > 0)
-      printf "sendmsg+recvmsg calls/s: msghdr %.0f (%s per input), bare %.0f (2 per input); msghdr / bare = %.3f per syscall\n",
-        a * c, c, b * 2, (a * c) / (b * 2)
-    else print "sendmsg+recvmsg calls/s: ? (no SC_FUZZ_STATS line in the msghdr log)" }'
+  printf '%-10s %s\n' "bare" "$bare (one fixed 16-byte sendmsg+recvmsg per input)"
+  replay=$(run_one replay_msghdr "$BUILD/fuzz/bench_replay_msghdr" "$ROOT/corpus/msghdr" msghdr)
+  printf '%-10s %s\n' "replay" "$replay (the same calls as msghdr for each input, unchecked)"
+  echo "calls per input: msghdr $(calls_per_input msghdr), replay $(calls_per_input replay_msghdr), bare 2"
+  ratios replay "${replay%% *}" "$(calls_per_input replay_msghdr)"
+  ratios bare "${bare%% *}" 2.00
 fi

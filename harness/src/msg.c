@@ -73,13 +73,19 @@ ssize_t sc_send_all(const sc_transport *t, int fd, const struct msghdr *msg, int
   if (msg == NULL) {
     return -EFAULT;
   }
-  int r = copy_iov(msg->msg_iov, msg->msg_iovlen, copy, &total);
+  if (msg->msg_iovlen > SC_IOV_MAX) {
+    return -EMSGSIZE;
+  }
+  int r = sc_iov_total(msg->msg_iov, (int)msg->msg_iovlen, &total);
   if (r < 0) {
     return r;
   }
-  struct iovec *cur = copy;
+  /* The caller's array serves until the first short write; the remainder is then
+   * copied and advanced in `copy`, so the caller's array is never written. */
+  struct iovec *cur = msg->msg_iov;
   int cnt = (int)msg->msg_iovlen;
   int control_sent = 0;
+  int copied = 0;
   /* At least one call, even for 0 bytes: an empty datagram is a message, and
    * control data may travel alone. */
   for (;;) {
@@ -109,14 +115,18 @@ ssize_t sc_send_all(const sc_transport *t, int fd, const struct msghdr *msg, int
       ret = -EIO; /* no progress on a nonzero remainder: retrying would spin forever */
       goto out;
     }
-    r = sc_iov_advance(&cur, &cnt, (size_t)n);
-    if (r < 0) {
-      ret = -EIO;
-      goto out;
-    }
     done += (size_t)n;
     if (done >= total) {
       break; /* a loop test here, not in a do-while: `continue` after EINTR must retry */
+    }
+    if (!copied) {
+      memcpy(copy, cur, (size_t)cnt * sizeof(*copy)); /* cnt > 0: bytes remain */
+      cur = copy;
+      copied = 1;
+    }
+    if (sc_iov_advance(&cur, &cnt, (size_t)n) < 0) {
+      ret = -EIO;
+      goto out;
     }
   }
   ret = (ssize_t)done;
