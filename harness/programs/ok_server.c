@@ -8,9 +8,13 @@
  *   client IP:PORT connected
  *   client IP:PORT closed (eof|reset|error: MESSAGE|server stopping)
  *   client IP:PORT rejected (connection cap)
+ * The log lines never stall service: a stdout nobody reads costs dropped lines,
+ * reported as "N log lines dropped" once the reader reads (see server.h).
  * SIGINT/SIGTERM: clean stop, exit 0. Exit 1: runtime failure (e.g.
  * "sockcheck-ok-server: bind 0.0.0.0:PORT: address already in use"). Exit 2: bad
  * usage (one-line reason and the usage on stderr). --help: usage on stdout, 0. */
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,6 +39,28 @@ static void usage(FILE *out) {
                      "  --bind ADDR     local host or whole address, e.g. 127.0.0.1, ::1,\n"
                      "                  127.0.0.1:0 (default 0.0.0.0: all IPv4 addresses)\n"
                      "  --max-conns N   serve at most N clients at once (default 0: no cap)\n");
+}
+
+/* Descriptors 0..2 that are closed are opened on /dev/null, so no socket or
+ * signalfd of ours becomes "stdout" (the log descriptor). Returns 0 or -errno. */
+static int std_fds_open(void) {
+  for (int fd = 0; fd <= 2; fd++) {
+    if (fcntl(fd, F_GETFD) >= 0) {
+      continue;
+    }
+    if (errno != EBADF) {
+      return SC_ERR(errno);
+    }
+    int got = open("/dev/null", O_RDWR); /* lowest free descriptor: fd itself */
+    if (got < 0) {
+      return SC_ERR(errno);
+    }
+    if (got != fd) {
+      (void)close(got);
+      return -EBADF;
+    }
+  }
+  return 0;
 }
 
 int main(int argc, char **argv) {
@@ -85,6 +111,11 @@ int main(int argc, char **argv) {
     return sc_cli_bad_usage(PROG, usage, "bad --bind address", bind_host);
   }
 
+  int rc = std_fds_open();
+  if (rc < 0) {
+    (void)fprintf(stderr, PROG ": /dev/null: %s\n", sc_err_message(rc));
+    return 1;
+  }
   int stop_fd = sc_cli_stop_fd();
   if (stop_fd < 0) {
     (void)fprintf(stderr, PROG ": signalfd: %s\n", sc_err_message(stop_fd));
@@ -97,7 +128,7 @@ int main(int argc, char **argv) {
     return 1;
   }
   sc_addr local;
-  int rc = sc_addr_local(lfd, &local);
+  rc = sc_addr_local(lfd, &local);
   if (rc == 0) {
     rc = sc_addr_format(&local, text, sizeof(text));
   }
@@ -108,7 +139,13 @@ int main(int argc, char **argv) {
     return 1;
   }
   (void)printf("listening on %s\n", text);
-  (void)fflush(stdout);
+  if (fflush(stdout) != 0) {
+    /* Nobody can learn the port: a runtime failure. */
+    (void)fprintf(stderr, PROG ": stdout: %s\n", sc_err_message(errno));
+    (void)close(lfd);
+    (void)close(stop_fd);
+    return 1;
+  }
 
   sc_server_config cfg = {
       .listen_fd = lfd,
@@ -116,7 +153,7 @@ int main(int argc, char **argv) {
       .max_conns = (size_t)max_conns,
       .out_limit = OUT_LIMIT,
       .recv_buf = RECV_BUF,
-      .log = stdout,
+      .log_fd = STDOUT_FILENO,
   };
   sc_server_stats stats;
   rc = sc_server_run(&cfg, &stats);

@@ -237,6 +237,11 @@ int main(int argc, char **argv) {
   if (argc == 2 && strcmp(argv[1], "--fork") == 0) {
     return run_fork();
   }
-  (void)fprintf(stderr, PROG ": unexpected argument: %s\nusage: " PROG " [--fork]\n", argv[1]);
+  /* Name the argument that is wrong: the one after a valid option, if any. */
+  const char *bad = argv[1];
+  if (argc > 2 && (strcmp(argv[1], "--fork") == 0 || strcmp(argv[1], "--help") == 0)) {
+    bad = argv[2];
+  }
+  (void)fprintf(stderr, PROG ": unexpected argument: %s\nusage: " PROG " [--fork]\n", bad);
   return 2;
 }

@@ -547,8 +547,12 @@ static int parse_kv(step *st, const char *tok) {
   const char *v = eq + 1;
 #define KEY(k) (kl == strlen(k) && strncmp(tok, k, kl) == 0)
   if (KEY("iov")) {
+    /* A repeated key replaces the earlier value; nothing may dangle if it is bad. */
     free(st->iov_len);
     free(st->iov_null);
+    st->iov_len = NULL;
+    st->iov_null = NULL;
+    st->niov = 0;
     return parse_iov(v, st) ? 1 : -1;
   }
   if (KEY("null")) {
@@ -567,6 +571,8 @@ static int parse_kv(step *st, const char *tok) {
   }
   if (KEY("data")) {
     free(st->data);
+    st->data = NULL;
+    st->data_len = 0;
     return parse_hex(v, st) ? 1 : -1;
   }
   if (KEY("seed")) {
@@ -1805,29 +1811,60 @@ static void cleanup_tmp(const char *dir) {
   nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* In batch mode, the "end" line of a script that could not be started. */
+static void end_error(jbuf *j, const char *call, int err) {
+  if (g_script < 0) {
+    return;
+  }
+  jb_begin(j, -1, "end");
+  jb_str(j, "status", "error");
+  jb_str(j, "error", call);
+  jb_str(j, "errno_name", sc_err_name(err));
+  jb_emit(j);
+}
+
 /* Runs one script in a child bounded by timeout_s. Returns 0 if it ran every
  * step, 1 if it died or timed out. */
 static int run_child(const script *sc, int timeout_s, jbuf *j) {
   char dir[64];
   snprintf(dir, sizeof dir, "/tmp/sockcheck-probe.XXXXXX");
   if (mkdtemp(dir) == NULL) {
+    int err = errno;
     fprintf(stderr, "sockcheck-probe: cannot create a temporary directory: %s\n",
-            sc_err_message(errno));
+            sc_err_message(err));
+    end_error(j, "mkdtemp", err);
     return 1;
   }
   pid_t pid = fork();
   if (pid < 0) {
+    int err = errno;
+    fprintf(stderr, "sockcheck-probe: fork: %s\n", sc_err_message(err));
+    end_error(j, "fork", err);
     cleanup_tmp(dir);
     return 1;
   }
   if (pid == 0) {
+    /* Its own process group, so whatever it forks ends with it (see below). */
+    (void)setpgid(0, 0);
     alarm((unsigned)timeout_s);
     run_script(sc, dir);
     _exit(0);
   }
+  (void)setpgid(pid, pid);
+  /* Wait without reaping (the zombie keeps its pid and group id reserved), kill
+   * what is left of its group (a forksend child blocked in a send would
+   * otherwise outlive the time limit and hold our stdout open), then reap. */
+  siginfo_t info;
+  while (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT) != 0) {
+    if (errno != EINTR) {
+      break;
+    }
+  }
+  (void)kill(-pid, SIGKILL);
   int status = 0;
   while (waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) {
+      cleanup_tmp(dir);
       return 1;
     }
   }

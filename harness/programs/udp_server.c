@@ -37,8 +37,9 @@ static void usage(FILE *out) {
 }
 
 /* Receives and prints one datagram. Returns 1 if one was printed, 0 if none was
- * waiting, or -errno. */
-static int print_one(int fd, unsigned char *buf) {
+ * waiting, or -errno (*call names the failed call: "recvmsg" or "stdout"). */
+static int print_one(int fd, unsigned char *buf, const char **call) {
+  *call = "recvmsg";
   struct sockaddr_storage from;
   struct iovec iov = {.iov_base = buf, .iov_len = BUF_SIZE};
   struct msghdr msg;
@@ -62,16 +63,18 @@ static int print_one(int fd, unsigned char *buf) {
     (void)snprintf(who, sizeof(who), "?");
   }
   size_t shown = (size_t)n < BUF_SIZE ? (size_t)n : BUF_SIZE;
+  *call = "stdout";
+  errno = 0;
   (void)printf("from %s len=%zd data=", who, n);
   if (sc_cli_escape(stdout, buf, shown) != 0) {
-    return -EIO;
+    return errno != 0 ? SC_ERR(errno) : -EIO;
   }
   if ((msg.msg_flags & MSG_TRUNC) != 0) {
     (void)printf(" (truncated to %zu bytes)", shown);
   }
   (void)printf("\n");
   if (fflush(stdout) != 0) {
-    return -EIO;
+    return errno != 0 ? SC_ERR(errno) : -EIO;
   }
   return 1;
 }
@@ -153,7 +156,10 @@ int main(int argc, char **argv) {
     goto out;
   }
   (void)printf("listening on %s\n", text);
-  (void)fflush(stdout);
+  if (fflush(stdout) != 0) {
+    (void)fprintf(stderr, PROG ": stdout: %s\n", sc_err_message(errno));
+    goto out;
+  }
 
   uint64_t seen = 0;
   while (count == 0 || seen < count) {
@@ -172,9 +178,10 @@ int main(int argc, char **argv) {
     if (pfd[0].revents == 0) {
       continue;
     }
-    err = print_one(fd, buf);
+    const char *call = NULL;
+    err = print_one(fd, buf, &call);
     if (err < 0) {
-      (void)fprintf(stderr, PROG ": recvmsg: %s\n", sc_err_message(err));
+      (void)fprintf(stderr, PROG ": %s: %s\n", call, sc_err_message(err));
       goto out;
     }
     seen += (uint64_t)err;

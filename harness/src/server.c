@@ -7,18 +7,27 @@
  *
  * Descriptor exhaustion (EMFILE/ENFILE) on accept: a spare descriptor is given
  * up to accept and close the waiting client; if that is impossible the listening
- * socket is paused until a client closes or PAUSE_MS passes (no busy loop). */
+ * socket is paused until a client closes or PAUSE_MS passes (no busy loop).
+ *
+ * The log (see server.h) is a bounded byte queue drained only when the log
+ * descriptor is ready: a slow or absent reader costs dropped lines (counted and
+ * reported), never a stalled loop. */
 #include "sockcheck/server.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sockcheck/conn.h"
@@ -31,6 +40,28 @@
 #define PAUSE_MS 100
 /* Reads per wakeup for one client, so one fast sender cannot starve the rest. */
 #define READS_PER_EVENT 16
+#define DEFAULT_LOG_BUF 65536
+#define LOG_LINE_MAX 512
+/* At a stop, how long the remaining log may wait for its reader. */
+#define LOG_DRAIN_MS 1000
+
+typedef enum log_mode {
+  LOG_OFF = 0, /* no log, or the descriptor failed */
+  LOG_DIRECT,  /* epoll cannot watch it (regular file, /dev/null): written at once */
+  LOG_POLLED,  /* pipe, FIFO, tty: at most PIPE_BUF bytes per ready event */
+  LOG_SOCKET   /* written with MSG_DONTWAIT when ready */
+} log_mode;
+
+typedef struct logq {
+  int fd;
+  log_mode mode;
+  bool watching; /* EPOLLOUT registered */
+  char *buf;     /* queued bytes: buf[head .. head + len) */
+  size_t cap;
+  size_t head;
+  size_t len;
+  unsigned long long lost; /* lines dropped since the last notice */
+} logq;
 
 typedef struct client {
   int fd;
@@ -52,32 +83,14 @@ typedef struct loop {
   size_t nclients;
   unsigned char *buf;
   size_t buf_len;
+  struct timespec pause_end; /* while paused: when to try accepting again */
+  logq log;
 } loop;
 
-/* Tokens for the two non-client descriptors (their addresses are the ids). */
+/* Tokens for the three non-client descriptors (their addresses are the ids). */
 static char listen_token;
 static char stop_token;
-
-static void log_line(const loop *l, const char *name, const char *what, const char *detail) {
-  FILE *log = l->cfg->log;
-  if (log == NULL) {
-    return;
-  }
-  if (detail != NULL) {
-    (void)fprintf(log, "client %s %s%s)\n", name, what, detail); /* what opens the '(' */
-  } else {
-    (void)fprintf(log, "client %s %s\n", name, what);
-  }
-  (void)fflush(log);
-}
-
-static void peer_name(const struct sockaddr_storage *ss, socklen_t len, char *out, size_t cap) {
-  sc_addr a;
-  if (sc_addr_from_sockaddr(&a, (const struct sockaddr *)ss, len) != 0 ||
-      sc_addr_format(&a, out, cap) < 0) {
-    (void)snprintf(out, cap, "?");
-  }
-}
+static char log_token;
 
 static int set_interest(loop *l, int fd, void *ptr, uint32_t events, int op) {
   struct epoll_event ev;
@@ -88,6 +101,257 @@ static int set_interest(loop *l, int fd, void *ptr, uint32_t events, int op) {
     return SC_ERR(errno);
   }
   return 0;
+}
+
+/* ---------------------------------------------------------------- log */
+
+static void log_count_lost(loop *l, unsigned long long n) {
+  if (l->stats != NULL) {
+    l->stats->log_dropped += n;
+  }
+}
+
+/* Gives the log descriptor up: what is queued is lost (and counted). */
+static void log_disable(loop *l) {
+  logq *q = &l->log;
+  unsigned long long lines = 0;
+  for (size_t i = 0; i < q->len; i++) {
+    lines += q->buf[q->head + i] == '\n';
+  }
+  log_count_lost(l, lines);
+  if (q->mode != LOG_DIRECT && q->mode != LOG_OFF) {
+    (void)epoll_ctl(l->epfd, EPOLL_CTL_DEL, q->fd, NULL);
+  }
+  q->mode = LOG_OFF;
+  q->watching = false;
+  q->head = 0;
+  q->len = 0;
+  q->lost = 0;
+}
+
+/* Appends text[0..n) if it fits; returns false (nothing appended) if not. */
+static bool log_append(logq *q, const char *text, size_t n) {
+  if (n > q->cap - q->len) {
+    return false;
+  }
+  if (n > q->cap - q->head - q->len) {
+    memmove(q->buf, q->buf + q->head, q->len);
+    q->head = 0;
+  }
+  memcpy(q->buf + q->head + q->len, text, n);
+  q->len += n;
+  return true;
+}
+
+/* Queues "N log lines dropped" if lines were dropped and it fits now. */
+static void log_notice(logq *q) {
+  if (q->lost == 0) {
+    return;
+  }
+  char text[64];
+  int n = snprintf(text, sizeof(text), "%llu log lines dropped\n", q->lost);
+  if (n > 0 && (size_t)n < sizeof(text) && log_append(q, text, (size_t)n)) {
+    q->lost = 0;
+  }
+}
+
+/* One write of queued bytes, never blocking (see log_mode). Returns the bytes
+ * written (0: not now), or -errno (the descriptor is then given up). */
+static ssize_t log_write_once(loop *l) {
+  logq *q = &l->log;
+  const char *p = q->buf + q->head;
+  ssize_t w;
+  if (q->mode == LOG_SOCKET) {
+    w = send(q->fd, p, q->len, MSG_DONTWAIT | MSG_NOSIGNAL);
+  } else {
+    w = write(q->fd, p, q->mode == LOG_POLLED && q->len > PIPE_BUF ? PIPE_BUF : q->len);
+  }
+  if (w < 0) {
+    int err = errno;
+    if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR) {
+      return 0;
+    }
+    log_disable(l);
+    return SC_ERR(err);
+  }
+  q->head += (size_t)w;
+  q->len -= (size_t)w;
+  if (q->len == 0) {
+    q->head = 0;
+  }
+  log_notice(q);
+  return w;
+}
+
+/* Registers interest in EPOLLOUT exactly while bytes are queued. */
+static void log_watch(loop *l) {
+  logq *q = &l->log;
+  bool want = q->len > 0;
+  if (want == q->watching) {
+    return;
+  }
+  if (set_interest(l, q->fd, &log_token, want ? EPOLLOUT : 0, EPOLL_CTL_MOD) != 0) {
+    log_disable(l);
+    return;
+  }
+  q->watching = want;
+}
+
+/* After queueing: a direct descriptor is written now, a watched one when ready. */
+static void log_kick(loop *l) {
+  logq *q = &l->log;
+  if (q->mode == LOG_DIRECT) {
+    while (q->mode == LOG_DIRECT && q->len > 0 && log_write_once(l) > 0) {
+    }
+  } else if (q->mode != LOG_OFF) {
+    log_watch(l);
+  }
+}
+
+/* The log descriptor is ready (or failed): one bounded write. */
+static void log_ready(loop *l, uint32_t events) {
+  logq *q = &l->log;
+  if (q->mode == LOG_OFF) {
+    return;
+  }
+  if ((events & (EPOLLERR | EPOLLHUP)) != 0) {
+    /* The reader is gone: writing would only fail (or raise SIGPIPE). */
+    log_disable(l);
+    return;
+  }
+  if ((events & EPOLLOUT) != 0 && q->len > 0) {
+    (void)log_write_once(l);
+  }
+  if (q->mode != LOG_OFF) {
+    log_watch(l);
+  }
+}
+
+static void log_text(loop *l, const char *text, size_t n) {
+  logq *q = &l->log;
+  if (q->mode == LOG_OFF) {
+    if (q->fd >= 0) {
+      log_count_lost(l, 1);
+    }
+    return;
+  }
+  log_notice(q);
+  if (q->lost > 0 || !log_append(q, text, n)) {
+    q->lost++;
+    log_count_lost(l, 1);
+  }
+  log_kick(l);
+}
+
+static void log_line(loop *l, const char *name, const char *what, const char *detail) {
+  if (l->log.fd < 0) {
+    return;
+  }
+  char text[LOG_LINE_MAX];
+  int n;
+  if (detail != NULL) {
+    n = snprintf(text, sizeof(text), "client %s %s%s)\n", name, what, detail); /* what opens '(' */
+  } else {
+    n = snprintf(text, sizeof(text), "client %s %s\n", name, what);
+  }
+  if (n < 0) {
+    return;
+  }
+  if ((size_t)n >= sizeof(text)) {
+    n = (int)sizeof(text) - 1;
+    text[n - 1] = '\n';
+  }
+  log_text(l, text, (size_t)n);
+}
+
+/* Sets up the log queue. Returns 0 or -errno (-EBADF: not open for writing). */
+static int log_open(loop *l) {
+  logq *q = &l->log;
+  q->fd = l->cfg->log_fd;
+  if (q->fd < 0) {
+    return 0;
+  }
+  int fl = fcntl(q->fd, F_GETFL);
+  if (fl < 0) {
+    return SC_ERR(errno);
+  }
+  if ((fl & O_ACCMODE) == O_RDONLY) {
+    return -EBADF;
+  }
+  struct stat st;
+  if (fstat(q->fd, &st) != 0) {
+    return SC_ERR(errno);
+  }
+  q->cap = l->cfg->log_buf == 0 ? DEFAULT_LOG_BUF : l->cfg->log_buf;
+  q->buf = malloc(q->cap);
+  if (q->buf == NULL) {
+    return -ENOMEM;
+  }
+  int rc = set_interest(l, q->fd, &log_token, 0, EPOLL_CTL_ADD);
+  if (rc == -EPERM) {
+    q->mode = LOG_DIRECT;
+  } else if (rc != 0) {
+    return rc;
+  } else {
+    q->mode = S_ISSOCK(st.st_mode) ? LOG_SOCKET : LOG_POLLED;
+  }
+  return 0;
+}
+
+static long long ms_until(const struct timespec *end) {
+  struct timespec now;
+  (void)clock_gettime(CLOCK_MONOTONIC, &now);
+  return (long long)(end->tv_sec - now.tv_sec) * 1000 + (end->tv_nsec - now.tv_nsec) / 1000000;
+}
+
+static void deadline_in(struct timespec *end, long ms) {
+  (void)clock_gettime(CLOCK_MONOTONIC, end);
+  end->tv_sec += ms / 1000;
+  end->tv_nsec += (ms % 1000) * 1000000L;
+  if (end->tv_nsec >= 1000000000L) {
+    end->tv_sec++;
+    end->tv_nsec -= 1000000000L;
+  }
+}
+
+/* At a stop: writes what is queued, waiting for the reader at most
+ * LOG_DRAIN_MS in all; what is still queued then counts as dropped. */
+static void log_close(loop *l) {
+  logq *q = &l->log;
+  struct timespec end;
+  deadline_in(&end, LOG_DRAIN_MS);
+  log_notice(q);
+  while (q->mode != LOG_OFF && q->len > 0) {
+    if (q->mode != LOG_DIRECT) {
+      long long left = ms_until(&end);
+      if (left <= 0) {
+        break;
+      }
+      struct pollfd p = {.fd = q->fd, .events = POLLOUT};
+      int r = poll(&p, 1, (int)left);
+      if (r < 0 && errno == EINTR) {
+        continue;
+      }
+      if (r <= 0 || (p.revents & (POLLERR | POLLHUP | POLLNVAL)) != 0) {
+        break;
+      }
+    }
+    ssize_t w = log_write_once(l);
+    if (w <= 0 && q->mode == LOG_DIRECT) {
+      break;
+    }
+  }
+  log_disable(l); /* counts what could not be written (dropped lines are counted already) */
+  free(q->buf);
+  q->buf = NULL;
+}
+
+static void peer_name(const struct sockaddr_storage *ss, socklen_t len, char *out, size_t cap) {
+  sc_addr a;
+  if (sc_addr_from_sockaddr(&a, (const struct sockaddr *)ss, len) != 0 ||
+      sc_addr_format(&a, out, cap) < 0) {
+    (void)snprintf(out, cap, "?");
+  }
 }
 
 static void close_client(loop *l, client *c, const char *why, const char *detail) {
@@ -251,6 +515,7 @@ static bool out_of_fds(loop *l) {
   }
   if (set_interest(l, l->cfg->listen_fd, &listen_token, 0, EPOLL_CTL_MOD) == 0) {
     l->paused = true;
+    deadline_in(&l->pause_end, PAUSE_MS);
   }
   return false;
 }
@@ -317,6 +582,7 @@ int sc_server_run(const sc_server_config *cfg, sc_server_stats *stats) {
   l.stats = stats;
   l.tr = sc_transport_kernel();
   l.spare_fd = -1;
+  l.log.fd = -1;
   l.buf_len = cfg->recv_buf == 0 ? DEFAULT_RECV_BUF : cfg->recv_buf;
   if (stats != NULL) {
     memset(stats, 0, sizeof(*stats));
@@ -333,12 +599,20 @@ int sc_server_run(const sc_server_config *cfg, sc_server_stats *stats) {
   if (rc == 0 && cfg->stop_fd >= 0) {
     rc = set_interest(&l, cfg->stop_fd, &stop_token, EPOLLIN, EPOLL_CTL_ADD);
   }
+  if (rc == 0) {
+    rc = log_open(&l);
+  }
   if (rc != 0) {
     goto out;
   }
   for (;;) {
     struct epoll_event evs[MAX_EVENTS];
-    int n = epoll_wait(l.epfd, evs, MAX_EVENTS, l.paused ? PAUSE_MS : -1);
+    long long wait_ms = -1;
+    if (l.paused) {
+      wait_ms = ms_until(&l.pause_end);
+      wait_ms = wait_ms < 0 ? 0 : wait_ms;
+    }
+    int n = epoll_wait(l.epfd, evs, MAX_EVENTS, (int)wait_ms);
     if (n < 0) {
       if (errno == EINTR) {
         continue;
@@ -346,9 +620,9 @@ int sc_server_run(const sc_server_config *cfg, sc_server_stats *stats) {
       rc = SC_ERR(errno);
       goto out;
     }
-    if (n == 0) {
+    /* Paused for PAUSE_MS: try accepting again, even while clients keep it busy. */
+    if (l.paused && ms_until(&l.pause_end) <= 0) {
       resume_listening(&l);
-      continue;
     }
     bool stop = false;
     bool do_accept = false;
@@ -358,6 +632,8 @@ int sc_server_run(const sc_server_config *cfg, sc_server_stats *stats) {
         stop = true;
       } else if (p == &listen_token) {
         do_accept = true;
+      } else if (p == &log_token) {
+        log_ready(&l, evs[i].events);
       } else {
         size_t before = l.nclients;
         serve(&l, p);
@@ -380,6 +656,7 @@ int sc_server_run(const sc_server_config *cfg, sc_server_stats *stats) {
   }
 out:
   close_all(&l);
+  log_close(&l);
   if (l.spare_fd >= 0) {
     (void)close(l.spare_fd);
   }

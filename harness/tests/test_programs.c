@@ -280,6 +280,68 @@ static void test_ok_server_session(void **state) {
   done(p);
 }
 
+/* The ok-server's stdout is a pipe (shrunk to 4 KiB) that nobody reads while
+ * 500 clients come and go, 40 messages each (20000 round trips, each bounded by
+ * the socket timeout): the server keeps answering. Then the reader reads: every
+ * line arrives or is counted in a "N log lines dropped" notice, and SIGTERM
+ * still ends the server with exit 0. (Before the fix, the blocking log write stalled
+ * the whole server once the pipe was full: the first round trip after that
+ * timed out.) */
+static void test_ok_server_log_never_read(void **state) {
+  (void)state;
+  static const char *const args[] = {"0", "--bind", "127.0.0.1", NULL};
+  proc *p = spawn("ok-server", args);
+  uint16_t port = parse_listening(next_line(p), "127.0.0.1");
+  assert_true(fcntl(p->out, F_SETPIPE_SZ, 4096) >= 4096);
+  enum { CONNS = 500, MSGS = 40 };
+  for (int i = 0; i < CONNS; i++) {
+    int c = tcp_connect(port);
+    struct timeval tv = {.tv_sec = 5, .tv_usec = 0};
+    assert_int_equal(setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+    for (int m = 0; m < MSGS; m++) {
+      assert_int_equal(send(c, "ping", 4, MSG_NOSIGNAL), 4);
+      char ok[2];
+      ssize_t n = recv(c, ok, 2, MSG_WAITALL);
+      if (n != 2) {
+        fail_msg("client %d message %d: no reply (%s)", i, m, n < 0 ? strerror(errno) : "eof");
+      }
+      assert_memory_equal(ok, "ok", 2);
+    }
+    assert_int_equal(close(c), 0);
+  }
+  /* The reader reads: every connect and close is there, or counted in a
+   * "N log lines dropped" notice (the server buffers 64 KiB of log). */
+  long long deadline = now_ms() + TIMEOUT_MS;
+  unsigned long long accounted = 0;
+  while (accounted < 2 * CONNS) {
+    if (now_ms() >= deadline || !pump(p, deadline)) {
+      fail_msg("%llu of %d log lines accounted for (stdout ends \"%s\")", accounted, 2 * CONNS,
+               p->olen > 200 ? p->obuf + p->olen - 200 : p->obuf);
+    }
+    accounted = 0;
+    for (const char *l = p->obuf; *l != '\0';) {
+      const char *nl = strchr(l, '\n');
+      if (nl == NULL) {
+        break;
+      }
+      unsigned long long n = 0;
+      if (strncmp(l, "client 127.0.0.1:", 17) == 0) {
+        accounted++;
+      } else if (sscanf(l, "%llu log lines dropped", &n) == 1) {
+        accounted += n;
+      } else if (strncmp(l, "listening on ", 13) != 0) {
+        fail_msg("unexpected line \"%.*s\"", (int)(nl - l), l);
+      }
+      l = nl + 1;
+    }
+  }
+  assert_int_equal(accounted, 2 * CONNS);
+  assert_int_equal(kill(p->pid, SIGTERM), 0);
+  assert_int_equal(wait_exit(p), 0);
+  assert_string_equal(p->ebuf, "");
+  done(p);
+}
+
 /* --bind takes a host or a whole address (its port 0 or PORT itself). */
 static void test_ok_server_bind_forms(void **state) {
   (void)state;
@@ -419,6 +481,61 @@ static void test_udp_max_datagram(void **state) {
   done(s);
 }
 
+/* The UDP server's stdout reader goes away: the failed write is reported as
+ * such ("stdout: ..."), not as a recvmsg failure, and the exit code is 1. */
+static void test_udp_server_stdout_gone(void **state) {
+  (void)state;
+  static const char *const sargs[] = {"--port", "0", "--bind", "127.0.0.1", NULL};
+  proc *s = spawn("udp-server", sargs);
+  uint16_t port = parse_listening(next_line(s), "127.0.0.1");
+  assert_int_equal(close(s->out), 0);
+  s->out = -1;
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  assert_true(fd >= 0);
+  struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(port)};
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(sendto(fd, "x", 1, 0, (struct sockaddr *)&sin, sizeof(sin)), 1);
+  assert_int_equal(close(fd), 0);
+  assert_int_equal(wait_exit(s), 1);
+  if (strstr(s->ebuf, "sockcheck-udp-server: stdout: ") == NULL) {
+    fail_msg("stderr \"%s\" does not name stdout", s->ebuf);
+  }
+  done(s);
+}
+
+/* Bad probe scripts are usage errors (exit 2), never a crash: a key given
+ * twice whose second value is bad used to leave a freed pointer behind, freed
+ * again at exit (double free). */
+static void test_probe_repeated_key(void **state) {
+  (void)state;
+  static const char *const iov[] = {"pair", "unix",  "stream", "--", "send",
+                                    "0",    "iov=5", "iov=x",  NULL};
+  static const char *const data[] = {"pair", "unix",    "stream", "--", "send",
+                                     "0",    "data=00", "data=0", NULL};
+  expect_usage_error("probe", iov);
+  expect_usage_error("probe", data);
+}
+
+/* A forksend child blocked in a send (its peer never reads) ends with the
+ * script's time limit: the probe's output reaches EOF and it exits 1 (timed
+ * out) within a bound, instead of the child holding stdout open forever. */
+static void test_probe_forksend_time_limit(void **state) {
+  (void)state;
+  static const char *const args[] = {"--timeout", "1",    "pair", "unix",         "stream",
+                                     "--",        "pair", "unix", "stream",       "--",
+                                     "forksend",  "0",    "2",    "len=10000000", NULL};
+  long long start = now_ms();
+  proc *p = NULL;
+  int code = run("probe", args, &p);
+  long long took = now_ms() - start;
+  assert_int_equal(code, 1);
+  if (p->out >= 0 || took > 5000) {
+    fail_msg("probe output still open after %lld ms", took);
+  }
+  assert_non_null(strstr(p->ebuf, "timed out"));
+  done(p);
+}
+
 /* PAIR-1..3: the documented lines, in order. */
 static void test_pair_demo(void **state) {
   (void)state;
@@ -447,17 +564,27 @@ static void test_pair_fork(void **state) {
   done(p);
   static const char *const bad[] = {"--bogus", NULL};
   expect_usage_error("pair", bad);
+  /* The argument named is the wrong one, not the valid option before it. */
+  static const char *const extra[] = {"--fork", "extra", NULL};
+  p = NULL;
+  assert_int_equal(run("pair", extra, &p), 2);
+  assert_non_null(strstr(p->ebuf, "unexpected argument: extra\n"));
+  done(p);
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_ok_server_usage),
       cmocka_unit_test(test_ok_server_session),
+      cmocka_unit_test(test_ok_server_log_never_read),
       cmocka_unit_test(test_ok_server_port_in_use),
       cmocka_unit_test(test_ok_server_bind_forms),
       cmocka_unit_test(test_udp_usage),
       cmocka_unit_test(test_udp_round_trip),
       cmocka_unit_test(test_udp_max_datagram),
+      cmocka_unit_test(test_udp_server_stdout_gone),
+      cmocka_unit_test(test_probe_repeated_key),
+      cmocka_unit_test(test_probe_forksend_time_limit),
       cmocka_unit_test(test_pair_demo),
       cmocka_unit_test(test_pair_fork),
   };

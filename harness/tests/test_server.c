@@ -2,8 +2,9 @@
  * 127.0.0.1:0 with a pipe as its stop descriptor: SRV-2 (many clients at once,
  * their addresses logged), SRV-3 (one "ok" per message), SRV-4 (clean end on
  * EOF, reset, stop), the connection cap, a client that never reads, and
- * descriptor exhaustion (EMFILE). Every wait is bounded by a socket timeout,
- * a poll timeout or a timed join; nothing sleeps. */
+ * descriptor exhaustion (EMFILE), and a log reader that never reads (or goes
+ * away) not stalling service. Every wait is bounded by a socket timeout, a poll
+ * timeout or a timed join; nothing sleeps. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/pidfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -46,6 +48,7 @@ typedef struct harness {
   pthread_t thread;
   char *log_buf;
   size_t log_len;
+  bool memfd_log; /* cfg.log_fd is configure()'s memfd (read into log_buf at stop) */
 } harness;
 
 static int count_fds(void) {
@@ -86,8 +89,21 @@ static void configure(harness *h, size_t max_conns, size_t out_limit, size_t rec
   h->cfg.max_conns = max_conns;
   h->cfg.out_limit = out_limit;
   h->cfg.recv_buf = recv_buf;
-  h->cfg.log = open_memstream(&h->log_buf, &h->log_len);
-  assert_non_null(h->cfg.log);
+  /* A memfd is a regular file: the server writes its log lines directly. */
+  h->cfg.log_fd = memfd_create("server-log", MFD_CLOEXEC);
+  assert_true(h->cfg.log_fd >= 0);
+  h->memfd_log = true;
+}
+
+/* The whole memfd log as a string (h->log_buf, h->log_len). */
+static void read_log(harness *h) {
+  off_t end = lseek(h->cfg.log_fd, 0, SEEK_END);
+  assert_true(end >= 0);
+  h->log_len = (size_t)end;
+  h->log_buf = malloc(h->log_len + 1);
+  assert_non_null(h->log_buf);
+  assert_int_equal(pread(h->cfg.log_fd, h->log_buf, h->log_len, 0), (ssize_t)h->log_len);
+  h->log_buf[h->log_len] = '\0';
 }
 
 static void start(harness *h) {
@@ -101,8 +117,11 @@ static void stop(harness *h) {
   assert_int_equal(clock_gettime(CLOCK_REALTIME, &deadline), 0);
   deadline.tv_sec += JOIN_TIMEOUT_S;
   assert_int_equal(pthread_timedjoin_np(h->thread, NULL, &deadline), 0);
-  assert_int_equal(fclose(h->cfg.log), 0);
-  h->cfg.log = NULL;
+  if (h->memfd_log) {
+    read_log(h);
+    assert_int_equal(close(h->cfg.log_fd), 0);
+  }
+  h->cfg.log_fd = -1;
   assert_int_equal(close(h->cfg.listen_fd), 0);
   assert_int_equal(close(h->stop[0]), 0);
   assert_int_equal(close(h->stop[1]), 0);
@@ -161,9 +180,21 @@ static void assert_closed_by_server(int fd) {
 
 static void test_bad_config(void **state) {
   (void)state;
-  sc_server_config cfg = {.listen_fd = -1, .stop_fd = -1};
+  sc_server_config cfg = {.listen_fd = -1, .stop_fd = -1, .log_fd = -1};
   assert_int_equal(sc_server_run(&cfg, NULL), -EINVAL);
   assert_int_equal(sc_server_run(NULL, NULL), -EINVAL);
+  /* A log descriptor that cannot be written is a configuration error. */
+  uint16_t port = 0;
+  int p[2];
+  assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+  cfg.listen_fd = listen_local(&port);
+  cfg.log_fd = p[0];
+  assert_int_equal(sc_server_run(&cfg, NULL), -EBADF);
+  cfg.log_fd = 1000000;
+  assert_int_equal(sc_server_run(&cfg, NULL), -EBADF);
+  assert_int_equal(close(cfg.listen_fd), 0);
+  assert_int_equal(close(p[0]), 0);
+  assert_int_equal(close(p[1]), 0);
 }
 
 static void test_many_clients(void **state) {
@@ -438,7 +469,7 @@ static void test_emfile(void **state) {
     if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
       _exit(3);
     }
-    sc_server_config cfg = {.listen_fd = lfd, .stop_fd = stopp[0]};
+    sc_server_config cfg = {.listen_fd = lfd, .stop_fd = stopp[0], .log_fd = -1};
     sc_server_stats st;
     int rc = sc_server_run(&cfg, &st);
     _exit(rc == 0 && st.rejected >= 3 && st.accepted >= 3 ? 0 : 1);
@@ -488,6 +519,182 @@ static void test_emfile(void **state) {
   assert_int_equal(close(lfd), 0);
 }
 
+/* Appends what fd holds to *acc (NUL-terminated), waiting at most wait_ms for
+ * the first byte. Returns the bytes read; 0 on timeout; -1 at EOF. */
+static ssize_t read_some(int fd, char **acc, size_t *len, int wait_ms) {
+  struct pollfd p = {.fd = fd, .events = POLLIN};
+  int r = poll(&p, 1, wait_ms);
+  assert_true(r >= 0);
+  if (r == 0) {
+    return 0;
+  }
+  char chunk[8192];
+  ssize_t n = read(fd, chunk, sizeof(chunk));
+  assert_true(n >= 0);
+  if (n == 0) {
+    return -1;
+  }
+  char *grown = realloc(*acc, *len + (size_t)n + 1);
+  assert_non_null(grown);
+  memcpy(grown + *len, chunk, (size_t)n);
+  *len += (size_t)n;
+  grown[*len] = '\0';
+  *acc = grown;
+  return n;
+}
+
+/* Reads fd until text appears in *acc (bounded: IO_TIMEOUT_S without data). */
+static void read_until(int fd, char **acc, size_t *len, const char *text) {
+  while (*acc == NULL || strstr(*acc, text) == NULL) {
+    ssize_t n = read_some(fd, acc, len, IO_TIMEOUT_S * 1000);
+    if (n <= 0) {
+      fail_msg("log never showed \"%s\" (%s)", text, n == 0 ? "timeout" : "EOF");
+    }
+  }
+}
+
+/* Every line is an event line or a notice; returns the lines delivered and
+ * adds up the notices' counts into *noticed. */
+static unsigned long long check_log_lines(char *log, unsigned long long *noticed) {
+  unsigned long long lines = 0;
+  *noticed = 0;
+  char *save = NULL;
+  for (char *line = strtok_r(log, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
+    unsigned long long n = 0;
+    char tail[32];
+    if (sscanf(line, "%llu log lines dropped%31s", &n, tail) == 1) {
+      assert_true(n > 0);
+      *noticed += n;
+      continue;
+    }
+    if (strncmp(line, "client 127.0.0.1:", 17) != 0 ||
+        (strstr(line, " connected") == NULL && strstr(line, " closed (eof)") == NULL)) {
+      fail_msg("unexpected log line \"%s\"", line);
+    }
+    lines++;
+  }
+  return lines;
+}
+
+/* The log's reader (a pipe or a socket with a 4 KiB window) reads nothing
+ * while clients come and go and exchange messages: the server keeps answering
+ * (each round trip bounded by IO_TIMEOUT_S); lines beyond the log buffer are
+ * dropped and counted; once the reader reads, it gets the queued lines, a
+ * "N log lines dropped" notice and new lines again; no line is lost uncounted.
+ * The old blocking fprintf stalled the whole loop once the pipe was full. */
+static void never_read_log(bool socket_log, int conns, int msgs) {
+  harness h;
+  configure(&h, 0, 0, 0);
+  assert_int_equal(close(h.cfg.log_fd), 0);
+  h.memfd_log = false;
+  int lp[2];
+  if (socket_log) {
+    assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, lp), 0);
+    int sz = 4096;
+    assert_int_equal(setsockopt(lp[1], SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz)), 0);
+  } else {
+    assert_int_equal(pipe2(lp, O_CLOEXEC), 0);
+    assert_true(fcntl(lp[1], F_SETPIPE_SZ, 4096) >= 4096);
+  }
+  h.cfg.log_fd = lp[1];
+  h.cfg.log_buf = 1024;
+  start(&h);
+  for (int i = 0; i < conns; i++) {
+    int c = connect_client(h.port);
+    for (int m = 0; m < msgs; m++) {
+      round_trip(c, "ping", 4);
+    }
+    assert_int_equal(shutdown(c, SHUT_WR), 0);
+    assert_closed_by_server(c);
+    assert_int_equal(close(c), 0);
+  }
+  /* The reader wakes up. */
+  char *log = NULL;
+  size_t len = 0;
+  read_until(lp[0], &log, &len, " log lines dropped\n");
+  int c = connect_client(h.port);
+  round_trip(c, "late", 4);
+  struct sockaddr_in me;
+  socklen_t alen = sizeof(me);
+  assert_int_equal(getsockname(c, (struct sockaddr *)&me, &alen), 0);
+  char want[64];
+  (void)snprintf(want, sizeof(want), "client 127.0.0.1:%u connected\n", ntohs(me.sin_port));
+  read_until(lp[0], &log, &len, want);
+  assert_int_equal(shutdown(c, SHUT_WR), 0);
+  assert_closed_by_server(c);
+  assert_int_equal(close(c), 0);
+  stop(&h);
+  assert_int_equal(h.rc, 0);
+  assert_int_equal(close(lp[1]), 0);
+  while (read_some(lp[0], &log, &len, IO_TIMEOUT_S * 1000) > 0) {
+  }
+  assert_int_equal(close(lp[0]), 0);
+  assert_int_equal(h.stats.accepted, (unsigned long long)conns + 1);
+  assert_int_equal(h.stats.messages, (unsigned long long)conns * (unsigned long long)msgs + 1);
+  unsigned long long noticed = 0;
+  unsigned long long delivered = check_log_lines(log, &noticed);
+  assert_true(h.stats.log_dropped > 0);
+  assert_int_equal(noticed, h.stats.log_dropped);
+  assert_int_equal(delivered + noticed, 2 * ((unsigned long long)conns + 1));
+  free(log);
+  finish(&h);
+}
+
+static void test_log_pipe_never_read(void **state) {
+  (void)state;
+  never_read_log(false, 500, 40); /* 20000 messages */
+}
+
+static void test_log_socket_never_read(void **state) {
+  (void)state;
+  never_read_log(true, 200, 10);
+}
+
+/* The log pipe's reader is gone: the log is given up (its lines counted as
+ * dropped), the server keeps serving and does not spin on EPOLLERR. */
+static void test_log_reader_gone(void **state) {
+  (void)state;
+  struct sigaction ign;
+  struct sigaction old;
+  memset(&ign, 0, sizeof(ign));
+  ign.sa_handler = SIG_IGN;
+  assert_int_equal(sigaction(SIGPIPE, &ign, &old), 0);
+  harness h;
+  configure(&h, 0, 0, 0);
+  assert_int_equal(close(h.cfg.log_fd), 0);
+  h.memfd_log = false;
+  int lp[2];
+  assert_int_equal(pipe2(lp, O_CLOEXEC), 0);
+  assert_int_equal(close(lp[0]), 0);
+  h.cfg.log_fd = lp[1];
+  start(&h);
+  enum { N = 50 };
+  for (int i = 0; i < N; i++) {
+    int c = connect_client(h.port);
+    round_trip(c, "x", 1);
+    assert_int_equal(shutdown(c, SHUT_WR), 0);
+    assert_closed_by_server(c);
+    assert_int_equal(close(c), 0);
+  }
+  /* Idle now: over a 200 ms window the server thread uses (almost) no CPU. */
+  clockid_t cid;
+  assert_int_equal(pthread_getcpuclockid(h.thread, &cid), 0);
+  struct timespec t0;
+  struct timespec t1;
+  assert_int_equal(clock_gettime(cid, &t0), 0);
+  assert_int_equal(poll(NULL, 0, 200), 0);
+  assert_int_equal(clock_gettime(cid, &t1), 0);
+  long long used_ms =
+      (long long)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+  assert_true(used_ms < 50);
+  stop(&h);
+  assert_int_equal(h.rc, 0);
+  assert_int_equal(h.stats.log_dropped, 2 * N);
+  assert_int_equal(close(lp[1]), 0);
+  finish(&h);
+  assert_int_equal(sigaction(SIGPIPE, &old, NULL), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bad_config),
@@ -499,6 +706,9 @@ int main(void) {
       cmocka_unit_test(test_non_reader_does_not_block),
       cmocka_unit_test(test_clean_stop),
       cmocka_unit_test(test_emfile),
+      cmocka_unit_test(test_log_pipe_never_read),
+      cmocka_unit_test(test_log_socket_never_read),
+      cmocka_unit_test(test_log_reader_gone),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,10 +1,21 @@
 /* The event-driven (epoll) ok-server: accepts many clients at once, drives one
- * sc_conn per client, and stops cleanly when its stop descriptor is readable. */
+ * sc_conn per client, and stops cleanly when its stop descriptor is readable.
+ *
+ * The log never stalls service: lines go into a bounded buffer that is written
+ * only when the log descriptor is ready (a pipe, FIFO, tty or socket is watched
+ * by the event loop; at most PIPE_BUF bytes per ready event, so a blocking pipe
+ * never blocks; a socket is written with MSG_DONTWAIT). A regular file (or any
+ * descriptor epoll cannot watch, such as /dev/null) is written directly. The
+ * descriptor's flags are never changed (it may be shared, e.g. an inherited
+ * stdout). When the buffer is full, lines are counted and dropped, and
+ * "N log lines dropped" is logged once there is room. A log descriptor that
+ * fails (EPIPE, EPOLLERR...) is given up; its lines count as dropped. Callers
+ * should ignore SIGPIPE (sc_cli_stop_fd does): a pipe reader that leaves
+ * between the readiness check and the write would otherwise raise it. */
 #ifndef SOCKCHECK_SERVER_H
 #define SOCKCHECK_SERVER_H
 
 #include <stddef.h>
-#include <stdio.h>
 
 #include "sockcheck/addr.h"
 
@@ -18,7 +29,9 @@ typedef struct sc_server_config {
   size_t max_conns; /* connection cap: further clients are accepted and closed */
   size_t out_limit; /* per-connection owed-reply bound (see sc_conn_init) */
   size_t recv_buf;  /* bytes per recv() call */
-  FILE *log;        /* one line per event ("client 127.0.0.1:5555 connected"), or NULL */
+  int log_fd;       /* one line per event ("client 127.0.0.1:5555 connected"), or -1 for
+                       none (0 is a descriptor: set -1 explicitly); not owned */
+  size_t log_buf;   /* bytes of log held for a slow reader; 0 = default (64 KiB) */
 } sc_server_config;
 
 typedef struct sc_server_stats {
@@ -26,10 +39,13 @@ typedef struct sc_server_stats {
   unsigned long long rejected; /* over the connection cap */
   unsigned long long messages;
   unsigned long long closed;
+  unsigned long long log_dropped; /* log lines not written (full buffer, failed descriptor) */
 } sc_server_stats;
 
 /* Runs the loop until stop_fd is readable. Returns 0 on a clean stop (every
- * client descriptor closed) or -errno of a fatal epoll/accept failure.
+ * client descriptor closed; the log flushed, waiting at most 1 s for a log
+ * reader) or -errno of a fatal epoll/accept failure (-EBADF: log_fd is not
+ * open for writing).
  * Per-client failures (reset, EPIPE) only close that client. stats may be NULL. */
 int sc_server_run(const sc_server_config *cfg, sc_server_stats *stats);
 
