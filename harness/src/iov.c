@@ -40,26 +40,37 @@ SC_NO_COVERAGE int sc_iov_total(const struct iovec *iov, int cnt, size_t *total)
 }
 
 int sc_iov_advance(struct iovec **iov, int *cnt, size_t n) {
-  if (iov == NULL || cnt == NULL || *cnt < 0) {
+  if (iov == NULL || cnt == NULL) {
     return -EINVAL;
   }
-  if (*iov == NULL && *cnt > 0) {
+  /* *iov and *cnt read once, and each iovec read whole: under UBSan every member access
+   * through a pointer carries an alignment check, which fuzz builds trace as a comparison
+   * with a constant that never steers the fuzzer. */
+  struct iovec *cur = *iov;
+  int c = *cnt;
+  if (c < 0) {
+    return -EINVAL;
+  }
+  if (cur == NULL && c > 0) {
     return -EFAULT;
   }
   /* First pass only checks that n bytes remain, so a failure changes nothing. */
   size_t left = n;
-  for (int i = 0; i < *cnt && left > 0; i++) {
-    left -= (left < (*iov)[i].iov_len) ? left : (*iov)[i].iov_len;
+  for (int i = 0; i < c && left > 0; i++) {
+    const struct iovec v = cur[i];
+    left -= (left < v.iov_len) ? left : v.iov_len;
   }
   if (left > 0) {
     return -EINVAL;
   }
-  struct iovec *cur = *iov;
-  int c = *cnt;
   /* Skip every entry that is wholly consumed, zero-length ones included (also
    * when n is exactly the total: the result is then an empty array). */
-  while (c > 0 && n >= cur->iov_len) {
-    n -= cur->iov_len;
+  while (c > 0) {
+    const struct iovec v = *cur;
+    if (n < v.iov_len) {
+      break;
+    }
+    n -= v.iov_len;
     cur++;
     c--;
   }
@@ -69,8 +80,10 @@ int sc_iov_advance(struct iovec **iov, int *cnt, size_t n) {
 #ifdef SC_PLANT_BUG_IOV_ADVANCE
     n -= 1; /* planted bug: trims one byte too few, so one byte is sent twice */
 #endif
-    cur->iov_base = (void *)((uintptr_t)cur->iov_base + n);
-    cur->iov_len -= n;
+    struct iovec v = *cur;
+    v.iov_base = (void *)((uintptr_t)v.iov_base + n);
+    v.iov_len -= n;
+    *cur = v;
   }
   *iov = cur;
   *cnt = c;

@@ -441,6 +441,37 @@ static void parse_random_buffers_stay_in_bounds(void **state) {
   }
 }
 
+/* The cursor and the item: *item is written only for a message (1); at the end (0) and on a
+ * malformed header (-EINVAL) it is left as it was, and NULL arguments are -EINVAL. */
+static void next_writes_item_only_for_a_message(void **state) {
+  (void)state;
+  unsigned char raw[CMSG_SPACE(4) + sizeof(struct cmsghdr)];
+  memset(raw, 0, sizeof(raw));
+  put_hdr(raw, 0, CMSG_LEN(4), SOL_SOCKET, SCM_RIGHTS);
+  put_hdr(raw, CMSG_SPACE(4), 3, SOL_SOCKET, SCM_RIGHTS); /* cmsg_len below a header */
+  unsigned char *p = exact(raw, sizeof(raw));
+  sc_cmsg_iter it;
+  sc_cmsg_item item;
+  sc_cmsg_item poison;
+  memset(&poison, 0xA5, sizeof(poison));
+  assert_int_equal(sc_cmsg_next(NULL, &item), -EINVAL);
+  sc_cmsg_iter_init(&it, p, sizeof(raw));
+  assert_int_equal(sc_cmsg_next(&it, NULL), -EINVAL);
+  assert_int_equal(it.off, 0);
+  item = poison;
+  assert_int_equal(sc_cmsg_next(&it, &item), 1);
+  assert_ptr_equal(item.data, p + CMSG_LEN(0));
+  assert_int_equal(item.len, 4);
+  assert_int_equal(it.off, CMSG_SPACE(4));
+  item = poison;
+  assert_int_equal(sc_cmsg_next(&it, &item), -EINVAL);
+  assert_memory_equal(&item, &poison, sizeof(item));
+  assert_int_equal(it.off, sizeof(raw));
+  assert_int_equal(sc_cmsg_next(&it, &item), 0);
+  assert_memory_equal(&item, &poison, sizeof(item));
+  free(p);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(add_rights_layout),
@@ -462,6 +493,7 @@ int main(void) {
       cmocka_unit_test(close_fds_closes_rights_only),
       cmocka_unit_test(close_fds_malformed_after_good),
       cmocka_unit_test(parse_random_buffers_stay_in_bounds),
+      cmocka_unit_test(next_writes_item_only_for_a_message),
   };
   return cmocka_run_group_tests_name("cmsg", tests, NULL, NULL);
 }

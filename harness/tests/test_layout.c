@@ -1,6 +1,7 @@
 /* Unit tests for layout.c: round trips of hand-built layouts, decoding of edge
  * byte strings (empty, all 0x00, all 0xff, truncated), normalisation (caps, ends
- * after a close), the iovec builders and the printer. */
+ * after a close), the iovec builders and the printer (its exact text, output longer than
+ * its buffer, a stream that cannot be written). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -270,6 +271,98 @@ static void printer_writes_text(void **state) {
   assert_string_equal(sc_layout_kind_name(99), "?");
 }
 
+/* Prints l into a string (fmemopen) and returns the printer's result. */
+static int print_to(const sc_layout *l, char *out, size_t cap) {
+  memset(out, 0, cap);
+  FILE *f = fmemopen(out, cap - 1, "w");
+  assert_non_null(f);
+  int rc = sc_layout_print(l, f);
+  assert_int_equal(fclose(f), 0);
+  return rc;
+}
+
+static sc_layout_op *add_wide_send(sc_layout *l) {
+  static const uint16_t lens[SC_LAYOUT_MAX_SEGS] = {4096, 1, 22, 333, 4444, 0, 65535, 7};
+  sc_layout_op *op = add(l, SC_OP_SEND, 1);
+  op->iov.count = SC_LAYOUT_MAX_IOV;
+  op->iov.nseg = SC_LAYOUT_MAX_SEGS;
+  for (unsigned i = 0; i < SC_LAYOUT_MAX_SEGS; i++) {
+    op->iov.seg[i].len = lens[i];
+    op->iov.seg[i].null_base = (i % 2 == 0);
+  }
+  op->big = 1;
+  op->name = SC_NAME_NULL_LEN;
+  op->ctl = SC_CTL_RIGHTS;
+  op->nfds = 4;
+  op->flags = MSG_DONTWAIT | MSG_NOSIGNAL | MSG_EOR | MSG_MORE;
+  op->seed = 255;
+  return op;
+}
+
+/* 1030 iovecs over 8 shapes: shapes 0-5 repeat 129 times, 6-7 128 times; plus the big iovec. */
+#define WIDE_SEND_TOTAL "10585536"
+#define WIDE_SEND_TEXT                                                              \
+  "SEND     end=1 iov=1030x{NULL:4096,1,NULL:22,333,NULL:4444,0,NULL:65535,7}+big " \
+  "total=" WIDE_SEND_TOTAL                                                          \
+  " name=null-with-len ctl=rights(4 fds) flags=DONTWAIT|NOSIGNAL|EOR|MORE seed=255\n"
+
+/* The printer's exact text: "%-8s" names, every field, every flag, out-of-range values. */
+static void printer_exact_text(void **state) {
+  (void)state;
+  char out[4096];
+  sc_layout l = make(SC_LAYOUT_UDP, 1);
+  add_wide_send(&l);
+  sc_layout_op *op = add(&l, SC_OP_RECV, 0);
+  op->iov.count = 2;
+  op->iov.seg[0].len = 8;
+  op->ctl_len = SC_LAYOUT_MAX_CTL;
+  op->flags = SC_LAYOUT_RECV_FLAGS;
+  op = add(&l, SC_OP_SHUTDOWN, 1);
+  op->how = SHUT_RDWR;
+  add(&l, SC_OP_CLOSE, 0);
+  add(&l, 9, 1); /* no such type: printed as "?" */
+  add(&l, SC_OP_RECV, 1);
+  assert_int_equal(print_to(&l, out, sizeof out), 0);
+  assert_string_equal(out,
+                      "layout: udp nonblocking, 6 ops\n"
+                      "  [0] " WIDE_SEND_TEXT
+                      "  [1] RECV     end=0 iov=2x{8} room=16 ctl_len=96 "
+                      "flags=PEEK|TRUNC|WAITALL|DONTWAIT|CMSG_CLOEXEC\n"
+                      "  [2] SHUTDOWN end=1 how=SHUT_RDWR\n"
+                      "  [3] CLOSE    end=0\n"
+                      "  [4] ?        end=1\n"
+                      "  [5] RECV     end=1 iov=0x{0} room=0 ctl_len=0 flags=0\n");
+  l = make(7, 0);
+  assert_int_equal(print_to(&l, out, sizeof out), 0);
+  assert_string_equal(out, "layout: ? blocking, 0 ops\n");
+  l.nops = 1;
+  l.op[0].type = SC_OP_CLOSE;
+  assert_int_equal(print_to(&l, out, sizeof out), 0);
+  assert_string_equal(out, "layout: ? blocking, 1 op\n  [0] CLOSE    end=0\n");
+}
+
+/* Text longer than the printer's own buffer comes out whole and in order; a stream that
+ * cannot be written gives -EIO. */
+static void printer_long_text_and_errors(void **state) {
+  (void)state;
+  char out[4096];
+  char want[4096];
+  sc_layout l = make(SC_LAYOUT_DGRAM, 0);
+  size_t n =
+      (size_t)snprintf(want, sizeof want, "layout: dgram blocking, %d ops\n", SC_LAYOUT_MAX_OPS);
+  for (unsigned i = 0; i < SC_LAYOUT_MAX_OPS; i++) {
+    add_wide_send(&l);
+    n += (size_t)snprintf(want + n, sizeof want - n, "  [%u] %s", i, WIDE_SEND_TEXT);
+  }
+  assert_true(n > 1024 && n < sizeof want); /* layout.c prints through a 1024-byte buffer */
+  assert_int_equal(print_to(&l, out, sizeof out), 0);
+  assert_string_equal(out, want);
+  FILE *ro = fopen("/dev/null", "r");
+  assert_non_null(ro);
+  assert_int_equal(sc_layout_print(&l, ro), -EIO);
+  assert_int_equal(fclose(ro), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(round_trip_every_op_type),
@@ -284,6 +377,8 @@ int main(void) {
       cmocka_unit_test(encode_reports_short_buffer),
       cmocka_unit_test(iov_builders),
       cmocka_unit_test(printer_writes_text),
+      cmocka_unit_test(printer_exact_text),
+      cmocka_unit_test(printer_long_text_and_errors),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
