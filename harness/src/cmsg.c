@@ -113,30 +113,39 @@ int sc_cmsg_next(sc_cmsg_iter *it, sc_cmsg_item *item) {
   return r;
 }
 
+/* sc_cmsg_rights and sc_cmsg_creds read the item once into a local (see next_step): the
+ * decisions below are on the local's fields. */
 int sc_cmsg_rights(const sc_cmsg_item *item, int *fds, size_t max) {
-  if (item == NULL || item->level != SOL_SOCKET || item->type != SCM_RIGHTS ||
-      item->len % sizeof(int) != 0) {
+  if (item == NULL) {
     return -EINVAL;
   }
-  size_t n = item->len / sizeof(int);
+  const sc_cmsg_item it = *item;
+  if (it.level != SOL_SOCKET || it.type != SCM_RIGHTS || it.len % sizeof(int) != 0) {
+    return -EINVAL;
+  }
+  size_t n = it.len / sizeof(int);
   if (n > max) {
     return -ENOSPC;
   }
   if (n > 0) {
-    if (fds == NULL || item->data == NULL) {
+    if (fds == NULL || it.data == NULL) {
       return -EINVAL;
     }
-    memcpy(fds, item->data, n * sizeof(int));
+    memcpy(fds, it.data, n * sizeof(int));
   }
   return (int)n;
 }
 
 int sc_cmsg_creds(const sc_cmsg_item *item, struct ucred *out) {
-  if (item == NULL || out == NULL || item->level != SOL_SOCKET || item->type != SCM_CREDENTIALS ||
-      item->len != sizeof(struct ucred) || item->data == NULL) {
+  if (item == NULL || out == NULL) {
     return -EINVAL;
   }
-  memcpy(out, item->data, sizeof(*out));
+  const sc_cmsg_item it = *item;
+  if (it.level != SOL_SOCKET || it.type != SCM_CREDENTIALS || it.len != sizeof(struct ucred) ||
+      it.data == NULL) {
+    return -EINVAL;
+  }
+  memcpy(out, it.data, sizeof(*out));
   return 0;
 }
 

@@ -15,6 +15,7 @@
 #include "sockcheck/layout.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -23,33 +24,42 @@
 static const int send_flag_bits[] = {MSG_DONTWAIT, MSG_NOSIGNAL, MSG_EOR, MSG_MORE};
 static const int recv_flag_bits[] = {MSG_PEEK, MSG_TRUNC, MSG_WAITALL, MSG_DONTWAIT,
                                      MSG_CMSG_CLOEXEC};
-static const char *const send_flag_names[] = {"DONTWAIT", "NOSIGNAL", "EOR", "MORE"};
-static const char *const recv_flag_names[] = {"PEEK", "TRUNC", "WAITALL", "DONTWAIT",
-                                              "CMSG_CLOEXEC"};
 #define NBITS(a) (sizeof(a) / sizeof((a)[0]))
 
-/* The iovec builders are mechanical loops over up to 1030 entries, and the byte reader
- * is bookkeeping: SC_NO_COVERAGE keeps them out of libFuzzer's comparison tracing,
- * which otherwise dominates the msghdr target's time. */
+/* The iovec builders are mechanical loops over up to 1030 entries: SC_NO_COVERAGE keeps
+ * them out of libFuzzer's comparison tracing, which otherwise dominates the msghdr target's
+ * time. The byte reader (below) has no comparison to trace. */
 
 static uint8_t g_pattern[SC_LAYOUT_PATTERN_LEN];
 static bool g_pattern_ready;
 static const uint8_t g_big[SC_LAYOUT_BIG_LEN];
 
+/* The decoder reads a zero-padded copy of its input (missing bytes read as 0): a read is one
+ * load, with no end test, so it is inlined into the instrumented decoder without adding a
+ * comparison of its own (an end test would be a traced comparison per byte, saying nothing
+ * about the layout; out of line, a read is a call per byte). For the same reason the read is
+ * kept free of UBSan's pointer-overflow check (in fuzz builds, a traced comparison too): the
+ * decoder reads at most DECODE_MAX_READ bytes, all within the copy, and ASan still checks
+ * each load. */
+#define DECODE_MAX_READ (3 + SC_LAYOUT_MAX_OPS * (2 + 3 + 1 + 3 * SC_LAYOUT_MAX_SEGS + 6))
+#define DECODE_COPY SC_LAYOUT_ENCODED_MAX
+_Static_assert(DECODE_MAX_READ <= DECODE_COPY, "the decoder's copy holds every byte it reads");
+
+#if defined(__clang__)
+#define RD_NO_OVERFLOW_CHECK __attribute__((no_sanitize("pointer-overflow")))
+#else
+#define RD_NO_OVERFLOW_CHECK
+#endif
+
 typedef struct reader {
   const uint8_t *p;
-  size_t left;
 } reader;
 
-SC_NO_COVERAGE static uint8_t rd8(reader *r) {
-  if (r->left == 0) {
-    return 0;
-  }
-  r->left--;
+static inline __attribute__((always_inline)) RD_NO_OVERFLOW_CHECK uint8_t rd8(reader *r) {
   return *r->p++;
 }
 
-SC_NO_COVERAGE static uint16_t rd16(reader *r) {
+static inline __attribute__((always_inline)) uint16_t rd16(reader *r) {
   uint16_t lo = rd8(r);
   uint16_t hi = rd8(r);
   return (uint16_t)(lo | (hi << 8));
@@ -128,9 +138,12 @@ SC_NO_COVERAGE static size_t list_total(const sc_layout_iov *iov) {
     return 0;
   }
   size_t total = 0;
+  /* entries i, i + nseg, i + 2 nseg ... share shape i: count / nseg of them, one more for the
+   * first count % nseg shapes (one division per list, not per shape) */
+  size_t q = iov->count / iov->nseg;
+  size_t r = iov->count % iov->nseg;
   for (unsigned i = 0; i < iov->nseg && i < iov->count; i++) {
-    /* entries i, i + nseg, i + 2 nseg ... share shape i */
-    size_t reps = (iov->count - i + iov->nseg - 1) / iov->nseg;
+    size_t reps = q + (i < r ? 1u : 0u);
     total += reps * iov->seg[i].len;
   }
   return total;
@@ -286,8 +299,19 @@ void sc_layout_normalize(sc_layout *l) {
   memcpy(l, tp, sizeof tmp);
 }
 
+/* in[0..DECODE_COPY) = the first bytes of data, then zeros. */
+SC_NO_COVERAGE static void decode_copy(uint8_t *in, const uint8_t *data, size_t size) {
+  size_t n = data == NULL ? 0 : (size < DECODE_COPY ? size : DECODE_COPY);
+  if (n > 0) {
+    memcpy(in, data, n);
+  }
+  memset(in + n, 0, DECODE_COPY - n);
+}
+
 void sc_layout_decode(const uint8_t *data, size_t size, sc_layout *out) {
-  reader r = {.p = data, .left = data != NULL ? size : 0};
+  uint8_t in[DECODE_COPY];
+  decode_copy(in, data, size);
+  reader r = {.p = in};
   sc_layout l; /* see ALIGNED_LOCAL */
   sc_layout *lp = &l;
   memset(lp, 0, sizeof l);
@@ -326,19 +350,17 @@ void sc_layout_decode(const uint8_t *data, size_t size, sc_layout *out) {
   memcpy(out, lp, sizeof l);
 }
 
-/* The writer's helpers are only called from SC_NO_COVERAGE functions: always inlined there,
- * they are neither instrumented nor a call per byte. */
+/* The encoder knows its length before it writes (sc_layout_encoded_len): a buffer below it is
+ * -ENOSPC at once, untouched, and the writer needs no end test. The writer's helpers are only
+ * called from SC_NO_COVERAGE functions: always inlined there, they are neither instrumented
+ * nor a call per byte. */
 typedef struct writer {
   uint8_t *p;
-  size_t cap;
   size_t len;
 } writer;
 
 static inline __attribute__((always_inline)) void wr8(writer *w, unsigned v) {
-  if (w->len < w->cap) {
-    w->p[w->len] = (uint8_t)v;
-  }
-  w->len++;
+  w->p[w->len++] = (uint8_t)v;
 }
 
 static inline __attribute__((always_inline)) void wr16(writer *w, unsigned v) {
@@ -363,8 +385,43 @@ static inline __attribute__((always_inline)) void write_iov(writer *w, const sc_
   }
 }
 
+/* Bytes write_iov writes for iov. */
+static inline __attribute__((always_inline)) size_t iov_encoded_len(const sc_layout_iov *iov) {
+  size_t nseg =
+      iov->nseg < 1 ? 1 : (iov->nseg > SC_LAYOUT_MAX_SEGS ? SC_LAYOUT_MAX_SEGS : iov->nseg);
+  return (iov->count <= COUNT_SMALL_MAX ? 1u : 3u) + 1u + 3u * nseg;
+}
+
+SC_NO_COVERAGE size_t sc_layout_encoded_len(const sc_layout *l) {
+  size_t len = 3;
+  for (unsigned i = 0; i < l->nops && i < SC_LAYOUT_MAX_OPS; i++) {
+    const sc_layout_op *op = &l->op[i];
+    len += 2;
+    switch (op->type) {
+      case SC_OP_SEND:
+        len += iov_encoded_len(&op->iov) + 6;
+        break;
+      case SC_OP_RECV:
+        len += iov_encoded_len(&op->iov) + 2;
+        break;
+      case SC_OP_SHUTDOWN:
+        len += 1;
+        break;
+      case SC_OP_CLOSE:
+        break;
+      default:
+        break;
+    }
+  }
+  return len;
+}
+
 SC_NO_COVERAGE int sc_layout_encode(const sc_layout *l, uint8_t *buf, size_t cap) {
-  writer w = {.p = buf, .cap = buf != NULL ? cap : 0, .len = 0};
+  size_t need = sc_layout_encoded_len(l);
+  if (buf == NULL || cap < need) {
+    return -ENOSPC;
+  }
+  writer w = {.p = buf, .len = 0};
   wr8(&w, l->kind);
   wr8(&w, l->nonblock);
   wr8(&w, l->nops <= 2 ? l->nops : NOPS_WIDE + l->nops);
@@ -396,10 +453,7 @@ SC_NO_COVERAGE int sc_layout_encode(const sc_layout *l, uint8_t *buf, size_t cap
         break;
     }
   }
-  if (w.len > w.cap) {
-    return -ENOSPC;
-  }
-  return (int)w.len;
+  return (int)w.len; /* == need */
 }
 
 SC_NO_COVERAGE static bool iov_equal(const sc_layout_iov *a, const sc_layout_iov *b) {
@@ -500,39 +554,64 @@ SC_NO_COVERAGE size_t sc_layout_recv_iov(const sc_layout_op *op, void *buf, size
   return n;
 }
 
+/* The names, with their lengths: the printer takes them from these tables, where strlen would
+ * be a call (a sanitizer interceptor) per name. */
+typedef struct tb_name {
+  const char *s;
+  uint8_t n;
+} tb_name;
+#define TB_NAME(lit) \
+  { lit, sizeof(lit) - 1 }
+
+static const tb_name tb_kind_names[] = {TB_NAME("stream"), TB_NAME("dgram"), TB_NAME("seqpacket"),
+                                        TB_NAME("udp")};
+static const tb_name tb_op_names[] = {TB_NAME("SEND"), TB_NAME("RECV"), TB_NAME("CLOSE"),
+                                      TB_NAME("SHUTDOWN")};
+static const tb_name tb_name_mode_names[] = {TB_NAME("none"), TB_NAME("valid"), TB_NAME("short"),
+                                             TB_NAME("oversize"), TB_NAME("null-with-len")};
+static const tb_name tb_ctl_names[] = {TB_NAME("none"),         TB_NAME("rights"),
+                                       TB_NAME("creds"),        TB_NAME("len-too-small"),
+                                       TB_NAME("len-past-end"), TB_NAME("bad-fd")};
+static const tb_name tb_send_flag_names[] = {TB_NAME("DONTWAIT"), TB_NAME("NOSIGNAL"),
+                                             TB_NAME("EOR"), TB_NAME("MORE")};
+static const tb_name tb_recv_flag_names[] = {TB_NAME("PEEK"), TB_NAME("TRUNC"), TB_NAME("WAITALL"),
+                                             TB_NAME("DONTWAIT"), TB_NAME("CMSG_CLOEXEC")};
+static const tb_name tb_unknown = TB_NAME("?");
+static const tb_name tb_shut_rd = TB_NAME("SHUT_RD");
+static const tb_name tb_shut_wr = TB_NAME("SHUT_WR");
+static const tb_name tb_shut_rdwr = TB_NAME("SHUT_RDWR");
+
 const char *sc_layout_kind_name(unsigned kind) {
-  static const char *const names[] = {"stream", "dgram", "seqpacket", "udp"};
-  return kind < SC_LAYOUT_KIND_COUNT ? names[kind] : "?";
+  return kind < NBITS(tb_kind_names) ? tb_kind_names[kind].s : tb_unknown.s;
 }
 
 const char *sc_layout_op_name(unsigned type) {
-  static const char *const names[] = {"SEND", "RECV", "CLOSE", "SHUTDOWN"};
-  return type < SC_OP_TYPE_COUNT ? names[type] : "?";
+  return type < NBITS(tb_op_names) ? tb_op_names[type].s : tb_unknown.s;
 }
 
 const char *sc_layout_name_mode_name(unsigned name) {
-  static const char *const names[] = {"none", "valid", "short", "oversize", "null-with-len"};
-  return name < SC_NAME_COUNT ? names[name] : "?";
+  return name < NBITS(tb_name_mode_names) ? tb_name_mode_names[name].s : tb_unknown.s;
 }
 
 const char *sc_layout_ctl_name(unsigned ctl) {
-  static const char *const names[] = {"none",          "rights",       "creds",
-                                      "len-too-small", "len-past-end", "bad-fd"};
-  return ctl < SC_CTL_COUNT ? names[ctl] : "?";
+  return ctl < NBITS(tb_ctl_names) ? tb_ctl_names[ctl].s : tb_unknown.s;
 }
 
-/* The printer formats into a local buffer and hands it to stdio with one fwrite per
- * PRINT_BUF bytes (one per layout in practice), instead of one fprintf per field: the text is
- * byte-for-byte what "%u", "%zu", "%s" and "%-8s" give, at a fraction of the cost (the layout
- * fuzz target prints every input, and the sanitizers' printf interceptors dominated it). The
+/* The printer formats into a buffer and hands it to stdio with one fwrite per PRINT_BUF bytes
+ * (one per layout in practice), instead of one fprintf per field: the text is byte-for-byte
+ * what "%u", "%zu", "%s" and "%-8s" give, at a fraction of the cost (the layout fuzz target
+ * formats every input, and the sanitizers' printf interceptors dominated it).
+ * sc_layout_format uses the same code on the caller's buffer, with no stdio at all. The
  * helpers are mechanical: every branch in them follows a field's value, which the decoder's
  * own (instrumented) branches already distinguish, so they stay out of coverage tracing. */
 #define PRINT_BUF 1024
 
 typedef struct textbuf {
-  FILE *out;
+  FILE *out; /* NULL: sc_layout_format, the text must fit b[0..cap) */
+  char *b;
+  size_t cap;
   size_t len;
-  char b[PRINT_BUF];
+  bool overflow; /* sc_layout_format: some text did not fit */
 } textbuf;
 
 /* Always inlined into the SC_NO_COVERAGE printers: neither instrumented nor a call per field.
@@ -549,21 +628,52 @@ typedef uint32_t tb_u32 __attribute__((aligned(1), may_alias));
 #endif
 
 SC_NO_COVERAGE static void tb_flush(textbuf *t) {
-  if (t->len > 0) {
+  if (t->len > 0 && t->out != NULL) {
     (void)fwrite(t->b, 1, t->len, t->out); /* a short write shows in ferror(out) */
     t->len = 0;
   }
 }
 
-TB_INLINE void tb_putn(textbuf *t, const char *s, size_t n) {
-  if (n > sizeof t->b - t->len) {
-    tb_flush(t);
-    if (n > sizeof t->b) {
-      (void)fwrite(s, 1, n, t->out);
-      return;
-    }
+/* The printers write through a cursor, a local copy of the textbuf's buffer, room and length
+ * whose address never escapes (the helpers are inlined, the slow path gets the length by
+ * value): it stays in registers. Through the textbuf pointer, every byte stored into the text
+ * (a char store may alias anything) would force the fields to be reloaded, each with UBSan's
+ * checks. The length goes back to the textbuf (tb_sync) around calls to other printers. */
+typedef struct tb_cur {
+  char *b;
+  size_t cap;
+  size_t len;
+  textbuf *t;
+} tb_cur;
+
+#define TB_OPEN(tp) \
+  { .b = (tp)->b, .cap = (tp)->cap, .len = (tp)->len, .t = (tp) }
+#define TB_SYNC(cur) ((cur).t->len = (cur).len)
+#define TB_RELOAD(cur) ((cur).len = (cur).t->len)
+
+/* tb_putn's slow path, when s[0..n) does not fit the room left after len: out of line.
+ * Returns the new length. */
+SC_NO_COVERAGE static size_t tb_spill(textbuf *t, size_t len, const char *s, size_t n) {
+  if (t->out == NULL) {
+    t->overflow = true;
+    return len;
   }
-  char *d = t->b + t->len;
+  t->len = len;
+  tb_flush(t);
+  if (n > t->cap) {
+    (void)fwrite(s, 1, n, t->out);
+    return 0;
+  }
+  memcpy(t->b, s, n);
+  return n;
+}
+
+TB_INLINE void tb_putn(tb_cur *c, const char *s, size_t n) {
+  if (n > c->cap - c->len) {
+    c->len = tb_spill(c->t, c->len, s, n);
+    return;
+  }
+  char *d = c->b + c->len;
   size_t i = 0;
   for (; i + 8 <= n; i += 8) { /* a literal's length is known here: a few wide moves */
     *(tb_u64 *)(d + i) = *(const tb_u64 *)(s + i);
@@ -575,127 +685,172 @@ TB_INLINE void tb_putn(textbuf *t, const char *s, size_t n) {
   for (; i < n; i++) {
     d[i] = s[i];
   }
-  t->len += n;
+  c->len += n;
 }
 
-TB_INLINE void tb_puts(textbuf *t, const char *s) {
-  tb_putn(t, s, strlen(s));
+TB_INLINE void tb_puts(tb_cur *c, const char *s) {
+  tb_putn(c, s, strlen(s)); /* for literals: strlen folds to a constant */
+}
+
+/* names[v], or "?" (as the sc_layout_*_name functions give). */
+TB_INLINE tb_name tb_pick(const tb_name *names, size_t count, unsigned v) {
+  return v < count ? names[v] : tb_unknown;
+}
+
+TB_INLINE void tb_put_name(tb_cur *c, tb_name name) {
+  tb_putn(c, name.s, name.n);
 }
 
 /* "%-width s": s, then spaces up to width characters. */
-TB_INLINE void tb_puts_pad(textbuf *t, const char *s, size_t width) {
-  size_t n = strlen(s);
-  tb_putn(t, s, n);
+TB_INLINE void tb_put_name_pad(tb_cur *c, tb_name name, size_t width) {
+  size_t n = name.n;
+  tb_putn(c, name.s, n);
   for (; n < width; n++) {
-    tb_putn(t, " ", 1);
+    tb_putn(c, " ", 1);
   }
 }
 
 /* "%u" / "%zu". */
-TB_INLINE void tb_putu(textbuf *t, size_t v) {
+TB_INLINE void tb_putu(tb_cur *c, size_t v) {
   char d[24];
   size_t i = sizeof d;
   do {
     d[--i] = (char)('0' + v % 10);
     v /= 10;
   } while (v > 0);
-  tb_putn(t, d + i, sizeof d - i);
+  tb_putn(c, d + i, sizeof d - i);
 }
 
 TB_NO_MEMCPY SC_NO_COVERAGE static void print_flags(textbuf *t, int flags, const int *map,
-                                                    const char *const *names, size_t n) {
+                                                    const tb_name *names, size_t n) {
+  tb_cur c = TB_OPEN(t);
   bool any = false;
   for (size_t i = 0; i < n; i++) {
     if (flags & map[i]) {
       if (any) {
-        tb_putn(t, "|", 1);
+        tb_putn(&c, "|", 1);
       }
-      tb_puts(t, names[i]);
+      tb_put_name(&c, names[i]);
       any = true;
     }
   }
   if (!any) {
-    tb_putn(t, "0", 1);
+    tb_putn(&c, "0", 1);
   }
+  TB_SYNC(c);
 }
 
 TB_NO_MEMCPY SC_NO_COVERAGE static void print_iov(textbuf *t, const sc_layout_iov *iov) {
-  tb_puts(t, "iov=");
-  tb_putu(t, iov->count);
-  tb_puts(t, "x{");
+  tb_cur c = TB_OPEN(t);
+  tb_puts(&c, "iov=");
+  tb_putu(&c, iov->count);
+  tb_puts(&c, "x{");
   for (unsigned i = 0; i < iov->nseg && i < SC_LAYOUT_MAX_SEGS; i++) {
     if (i > 0) {
-      tb_putn(t, ",", 1);
+      tb_putn(&c, ",", 1);
     }
     if (iov->seg[i].null_base) {
-      tb_puts(t, "NULL:");
+      tb_puts(&c, "NULL:");
     }
-    tb_putu(t, iov->seg[i].len);
+    tb_putu(&c, iov->seg[i].len);
   }
-  tb_putn(t, "}", 1);
+  tb_putn(&c, "}", 1);
+  TB_SYNC(c);
 }
 
 TB_NO_MEMCPY SC_NO_COVERAGE static void print_op(textbuf *t, unsigned i, const sc_layout_op *op) {
-  tb_puts(t, "  [");
-  tb_putu(t, i);
-  tb_puts(t, "] ");
-  tb_puts_pad(t, sc_layout_op_name(op->type), 8);
-  tb_puts(t, " end=");
-  tb_putu(t, op->end);
+  tb_cur c = TB_OPEN(t);
+  tb_puts(&c, "  [");
+  tb_putu(&c, i);
+  tb_puts(&c, "] ");
+  tb_put_name_pad(&c, tb_pick(tb_op_names, NBITS(tb_op_names), op->type), 8);
+  tb_puts(&c, " end=");
+  tb_putu(&c, op->end);
   switch (op->type) {
     case SC_OP_SEND:
-      tb_putn(t, " ", 1);
+      tb_putn(&c, " ", 1);
+      TB_SYNC(c);
       print_iov(t, &op->iov);
-      tb_puts(t, op->big ? "+big total=" : " total=");
-      tb_putu(t, sc_layout_iov_total(op));
-      tb_puts(t, " name=");
-      tb_puts(t, sc_layout_name_mode_name(op->name));
-      tb_puts(t, " ctl=");
-      tb_puts(t, sc_layout_ctl_name(op->ctl));
+      TB_RELOAD(c);
+      tb_puts(&c, op->big ? "+big total=" : " total=");
+      tb_putu(&c, sc_layout_iov_total(op));
+      tb_puts(&c, " name=");
+      tb_put_name(&c, tb_pick(tb_name_mode_names, NBITS(tb_name_mode_names), op->name));
+      tb_puts(&c, " ctl=");
+      tb_put_name(&c, tb_pick(tb_ctl_names, NBITS(tb_ctl_names), op->ctl));
       if (op->ctl == SC_CTL_RIGHTS) {
-        tb_putn(t, "(", 1);
-        tb_putu(t, op->nfds);
-        tb_puts(t, " fds)");
+        tb_putn(&c, "(", 1);
+        tb_putu(&c, op->nfds);
+        tb_puts(&c, " fds)");
       }
-      tb_puts(t, " flags=");
-      print_flags(t, op->flags, send_flag_bits, send_flag_names, NBITS(send_flag_bits));
-      tb_puts(t, " seed=");
-      tb_putu(t, op->seed);
+      tb_puts(&c, " flags=");
+      TB_SYNC(c);
+      print_flags(t, op->flags, send_flag_bits, tb_send_flag_names, NBITS(send_flag_bits));
+      TB_RELOAD(c);
+      tb_puts(&c, " seed=");
+      tb_putu(&c, op->seed);
       break;
     case SC_OP_RECV:
-      tb_putn(t, " ", 1);
+      tb_putn(&c, " ", 1);
+      TB_SYNC(c);
       print_iov(t, &op->iov);
-      tb_puts(t, " room=");
-      tb_putu(t, sc_layout_iov_total(op));
-      tb_puts(t, " ctl_len=");
-      tb_putu(t, op->ctl_len);
-      tb_puts(t, " flags=");
-      print_flags(t, op->flags, recv_flag_bits, recv_flag_names, NBITS(recv_flag_bits));
+      TB_RELOAD(c);
+      tb_puts(&c, " room=");
+      tb_putu(&c, sc_layout_iov_total(op));
+      tb_puts(&c, " ctl_len=");
+      tb_putu(&c, op->ctl_len);
+      tb_puts(&c, " flags=");
+      TB_SYNC(c);
+      print_flags(t, op->flags, recv_flag_bits, tb_recv_flag_names, NBITS(recv_flag_bits));
+      TB_RELOAD(c);
       break;
     case SC_OP_SHUTDOWN:
-      tb_puts(t, " how=");
-      tb_puts(t, op->how == SHUT_RD ? "SHUT_RD" : (op->how == SHUT_WR ? "SHUT_WR" : "SHUT_RDWR"));
+      tb_puts(&c, " how=");
+      tb_put_name(
+          &c, op->how == SHUT_RD ? tb_shut_rd : (op->how == SHUT_WR ? tb_shut_wr : tb_shut_rdwr));
       break;
     case SC_OP_CLOSE:
       break;
     default:
       break;
   }
-  tb_putn(t, "\n", 1);
+  tb_putn(&c, "\n", 1);
+  TB_SYNC(c);
 }
 
-TB_NO_MEMCPY SC_NO_COVERAGE int sc_layout_print(const sc_layout *l, FILE *out) {
-  textbuf t;
-  t.out = out;
-  t.len = 0;
-  tb_puts(&t, "layout: ");
-  tb_puts(&t, sc_layout_kind_name(l->kind));
-  tb_puts(&t, l->nonblock ? " nonblocking, " : " blocking, ");
-  tb_putu(&t, l->nops);
-  tb_puts(&t, l->nops == 1 ? " op\n" : " ops\n");
+TB_NO_MEMCPY SC_NO_COVERAGE static void format_layout(textbuf *t, const sc_layout *l) {
+  tb_cur c = TB_OPEN(t);
+  tb_puts(&c, "layout: ");
+  tb_put_name(&c, tb_pick(tb_kind_names, NBITS(tb_kind_names), l->kind));
+  tb_puts(&c, l->nonblock ? " nonblocking, " : " blocking, ");
+  tb_putu(&c, l->nops);
+  tb_puts(&c, l->nops == 1 ? " op\n" : " ops\n");
   for (unsigned i = 0; i < l->nops && i < SC_LAYOUT_MAX_OPS; i++) {
-    print_op(&t, i, &l->op[i]);
+    TB_SYNC(c);
+    print_op(t, i, &l->op[i]);
+    TB_RELOAD(c);
   }
+  TB_SYNC(c);
+}
+
+SC_NO_COVERAGE int sc_layout_print(const sc_layout *l, FILE *out) {
+  char b[PRINT_BUF];
+  textbuf t = {.out = out, .b = b, .cap = sizeof b, .len = 0, .overflow = false};
+  format_layout(&t, l);
   tb_flush(&t);
   return ferror(out) ? -EIO : 0;
+}
+
+SC_NO_COVERAGE int sc_layout_format(const sc_layout *l, char *buf, size_t cap) {
+  if (buf == NULL || cap == 0) {
+    return -ENOSPC;
+  }
+  textbuf t = {.out = NULL, .b = buf, .cap = cap - 1, .len = 0, .overflow = false};
+  format_layout(&t, l);
+  if (t.overflow || t.len > (size_t)INT_MAX) {
+    buf[0] = '\0';
+    return -ENOSPC;
+  }
+  buf[t.len] = '\0';
+  return (int)t.len;
 }

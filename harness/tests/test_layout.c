@@ -1,7 +1,8 @@
 /* Unit tests for layout.c: round trips of hand-built layouts, decoding of edge
  * byte strings (empty, all 0x00, all 0xff, truncated), normalisation (caps, ends
- * after a close), the iovec builders and the printer (its exact text, output longer than
- * its buffer, a stream that cannot be written). */
+ * after a close), the iovec builders, the encoder's length, and the printer and formatter (the
+ * exact text, output longer than the printer's buffer, a stream that cannot be written, a
+ * short buffer). */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -222,6 +223,38 @@ static void encode_reports_short_buffer(void **state) {
   assert_int_equal(sc_layout_encode(&l, buf, 5), 5);
   assert_int_equal(sc_layout_encode(&l, buf, 4), -ENOSPC);
   assert_int_equal(sc_layout_encode(&l, buf, 3), -ENOSPC);
+  assert_int_equal(sc_layout_encode(&l, NULL, sizeof buf), -ENOSPC);
+}
+
+/* sc_layout_encoded_len is what encode writes, for every op type and count class; a buffer one
+ * byte short is -ENOSPC and left untouched. */
+static void encoded_len_matches_encode(void **state) {
+  (void)state;
+  static const uint16_t counts[] = {0, 3, 4, 32, 33, SC_LAYOUT_MAX_IOV};
+  for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+    sc_layout l = make(SC_LAYOUT_SEQPACKET, 1);
+    sc_layout_op *op = add(&l, SC_OP_SEND, 0);
+    op->iov.count = counts[c];
+    op->iov.nseg = counts[c] > 0 ? 3 : 1;
+    op = add(&l, SC_OP_RECV, 1);
+    op->iov.count = counts[c];
+    op->iov.nseg = 1;
+    op = add(&l, SC_OP_SHUTDOWN, 0);
+    op->how = SHUT_WR;
+    add(&l, SC_OP_CLOSE, 1);
+    sc_layout_normalize(&l);
+    uint8_t buf[SC_LAYOUT_ENCODED_MAX];
+    int n = sc_layout_encode(&l, buf, sizeof buf);
+    assert_true(n > 0);
+    assert_int_equal((size_t)n, sc_layout_encoded_len(&l));
+    memset(buf, 0xaa, sizeof buf);
+    assert_int_equal(sc_layout_encode(&l, buf, (size_t)n - 1), -ENOSPC);
+    for (size_t i = 0; i < sizeof buf; i++) {
+      assert_int_equal(buf[i], 0xaa);
+    }
+  }
+  sc_layout empty = make(SC_LAYOUT_STREAM, 0);
+  assert_int_equal(sc_layout_encoded_len(&empty), 3);
 }
 
 static void iov_builders(void **state) {
@@ -363,6 +396,34 @@ static void printer_long_text_and_errors(void **state) {
   assert_int_equal(fclose(ro), 0);
 }
 
+/* sc_layout_format writes the printer's text, byte for byte, with a final NUL; the longest
+ * layout fits SC_LAYOUT_TEXT_MAX; a buffer without room for the text and the NUL is -ENOSPC
+ * and holds an empty string. */
+static void format_is_the_printed_text(void **state) {
+  (void)state;
+  char out[4096];
+  char text[SC_LAYOUT_TEXT_MAX];
+  sc_layout l = make(SC_LAYOUT_DGRAM, 0);
+  for (unsigned i = 0; i < SC_LAYOUT_MAX_OPS; i++) {
+    add_wide_send(&l);
+  }
+  assert_int_equal(print_to(&l, out, sizeof out), 0);
+  int n = sc_layout_format(&l, text, sizeof text);
+  assert_int_equal(n, (int)strlen(out));
+  assert_string_equal(text, out);
+  assert_int_equal(sc_layout_format(&l, text, (size_t)n + 1), n);
+  assert_string_equal(text, out);
+  assert_int_equal(sc_layout_format(&l, text, (size_t)n), -ENOSPC);
+  assert_string_equal(text, "");
+  assert_int_equal(sc_layout_format(&l, text, 1), -ENOSPC);
+  assert_int_equal(sc_layout_format(&l, text, 0), -ENOSPC);
+  assert_int_equal(sc_layout_format(&l, NULL, sizeof text), -ENOSPC);
+  l = make(7, 1);
+  add(&l, 9, 1);
+  assert_int_equal(sc_layout_format(&l, text, sizeof text), 49);
+  assert_string_equal(text, "layout: ? nonblocking, 1 op\n  [0] ?        end=1\n");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(round_trip_every_op_type),
@@ -375,10 +436,12 @@ int main(void) {
       cmocka_unit_test(normalize_stream_drops_big_and_udp_drops_more),
       cmocka_unit_test(normalize_rights_send_cap),
       cmocka_unit_test(encode_reports_short_buffer),
+      cmocka_unit_test(encoded_len_matches_encode),
       cmocka_unit_test(iov_builders),
       cmocka_unit_test(printer_writes_text),
       cmocka_unit_test(printer_exact_text),
       cmocka_unit_test(printer_long_text_and_errors),
+      cmocka_unit_test(format_is_the_printed_text),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

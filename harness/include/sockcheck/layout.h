@@ -113,14 +113,25 @@ void sc_layout_decode(const uint8_t *data, size_t size, sc_layout *out);
 
 /* Encodes l so that sc_layout_decode gives back an equal layout (l must be
  * normalised, as decode produces). Returns the bytes written, or -ENOSPC if cap
- * is below what is needed (SC_LAYOUT_ENCODED_MAX always suffices). */
+ * is below what is needed (SC_LAYOUT_ENCODED_MAX always suffices; buf then untouched). */
 int sc_layout_encode(const sc_layout *l, uint8_t *buf, size_t cap);
+
+/* The number of bytes sc_layout_encode writes for l (what cap must be at least). */
+size_t sc_layout_encoded_len(const sc_layout *l);
 
 /* Brings a hand-built layout to the form decode produces (ranges, caps, ends). */
 void sc_layout_normalize(sc_layout *l);
 
 /* Prints l as readable text, one line per op. Returns 0, or -EIO if writing failed. */
 int sc_layout_print(const sc_layout *l, FILE *out);
+
+/* Room sc_layout_format needs for any normalised layout, the final NUL included. */
+#define SC_LAYOUT_TEXT_MAX (64 + SC_LAYOUT_MAX_OPS * 256)
+
+/* Writes the text sc_layout_print prints, byte for byte, into buf[0..cap) with a final NUL,
+ * without stdio. Returns its length (the NUL not counted), or -ENOSPC if the text and the NUL
+ * do not fit (buf then holds an empty string if cap > 0). */
+int sc_layout_format(const sc_layout *l, char *buf, size_t cap);
 
 /* True when a and b describe the same operations (compares fields, not padding). */
 bool sc_layout_equal(const sc_layout *a, const sc_layout *b);
