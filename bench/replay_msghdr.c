@@ -7,8 +7,9 @@
  * descriptor checks and the queue verification.
  * Differences from the target, all of which make this loop cheaper or equal: every
  * socket is non-blocking (no SO_RCVTIMEO, no MSG_DONTWAIT decision), a send is one call
- * (no retry of a short write), received descriptors are closed without fstat, and at
- * the end only ends that were sent to are drained (recvmsg until EAGAIN).
+ * (no retry of a short write), received descriptors are closed without fstat. At the end
+ * the ends that still hold data by the calls' own results are drained (recvmsg until
+ * EAGAIN), as fuzz_msghdr drains the ends its model says hold data.
  * With SC_FUZZ_STATS=1 it prints the same "sockcheck-stats:" line as fuzz_msghdr. */
 #include <errno.h>
 #include <fcntl.h>
@@ -147,7 +148,8 @@ static size_t build_control(const sc_layout_op *op) {
   }
 }
 
-static void do_send(const sc_layout *l, const sc_layout_op *op, const bare_pair *p) {
+/* One sendmsg; returns its result. */
+static ssize_t do_send(const sc_layout *l, const sc_layout_op *op, const bare_pair *p) {
   struct msghdr m;
   memset(&m, 0, sizeof m);
   m.msg_iov = g_iov;
@@ -170,7 +172,7 @@ static void do_send(const sc_layout *l, const sc_layout_op *op, const bare_pair 
   m.msg_controllen = build_control(op);
   m.msg_control = m.msg_controllen > 0 ? g_ctl.b : NULL;
   g_stats.sendmsg++;
-  (void)sendmsg(p->sv[op->end], &m, op->flags | MSG_NOSIGNAL | MSG_DONTWAIT);
+  return sendmsg(p->sv[op->end], &m, op->flags | MSG_NOSIGNAL | MSG_DONTWAIT);
 }
 
 /* One recvmsg; closes any descriptors it brought. Returns its result. */
@@ -193,14 +195,15 @@ static ssize_t recv_close(int fd, struct msghdr *m, int flags) {
   return r;
 }
 
-static void do_recv(const sc_layout_op *op, const bare_pair *p) {
+/* One recvmsg; returns its result. */
+static ssize_t do_recv(const sc_layout_op *op, const bare_pair *p) {
   struct msghdr m;
   memset(&m, 0, sizeof m);
   m.msg_iov = g_iov;
   m.msg_iovlen = sc_layout_recv_iov(op, g_rbuf, sizeof g_rbuf, g_iov, SC_LAYOUT_MAX_IOV + 1);
   m.msg_control = op->ctl_len > 0 ? g_rctl.b : NULL;
   m.msg_controllen = op->ctl_len;
-  (void)recv_close(p->sv[op->end], &m, op->flags);
+  return recv_close(p->sv[op->end], &m, op->flags);
 }
 
 static void drain(int fd) {
@@ -228,18 +231,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   g_stats.inputs++;
   sc_layout_decode(data, size, &l);
   bare_pair *p = get_pair(l.kind);
-  bool sent_to[2] = {false, false};
+  /* What each end can still read, from the calls' own results (no model): messages on the
+   * datagram kinds, bytes on a stream. The drain at the end then makes the same calls as
+   * fuzz_msghdr's (recvmsg until EAGAIN, only where something is left). */
+  size_t left[2] = {0, 0};
+  bool stream = l.kind == SC_LAYOUT_STREAM;
   bool dirty = false;
   for (unsigned i = 0; i < l.nops; i++) {
     const sc_layout_op *op = &l.op[i];
     switch (op->type) {
-      case SC_OP_SEND:
-        do_send(&l, op, p);
-        sent_to[op->end ^ 1u] = true;
+      case SC_OP_SEND: {
+        ssize_t r = do_send(&l, op, p);
+        left[op->end ^ 1u] += r < 0 ? 0 : (stream ? (size_t)r : 1u);
         break;
-      case SC_OP_RECV:
-        do_recv(op, p);
+      }
+      case SC_OP_RECV: {
+        ssize_t r = do_recv(op, p);
+        size_t *q = &left[op->end];
+        if (r >= 0 && (op->flags & MSG_PEEK) == 0 && *q > 0) {
+          size_t took = stream ? (size_t)r : 1u;
+          *q -= took < *q ? took : *q;
+        }
         break;
+      }
       case SC_OP_CLOSE:
         g_stats.other++;
         (void)close(p->sv[op->end]);
@@ -260,7 +274,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   }
   for (unsigned e = 0; e < 2; e++) {
-    if (sent_to[e]) {
+    if (left[e] > 0) {
       drain(p->sv[e]);
     }
   }

@@ -21,8 +21,8 @@
  *    must close exactly that many, more by one close_range per ascending run (close() where a
  *    run is a single descriptor or close_range is ENOSYS), each call succeeding (see
  *    close_received). Every distinct built control goes through the kernel once per process: a
- *    control byte-identical to one already round-tripped (kept in a small exact cache, compared
- *    with memcmp) is not sent again. In kernel mode the control's bytes are everything the
+ *    control already round-tripped (same length and 128-bit fingerprint, see control_seen) is
+ *    not sent again. In kernel mode the control's bytes are everything the
  *    round trip depends on (the descriptors are two memfds opened once, the credentials our
  *    own, the queue is empty before each send), so its result for those bytes is already
  *    known.
@@ -486,55 +486,59 @@ SC_NO_COVERAGE static void open_pair(void) {
   g_file[1] = f1;
 }
 
-/* The controls already round-tripped: direct-mapped on a hash of the bytes, each slot an exact
- * copy (a slot is replaced when another control hashes to it). 65536 slots: with 8192, about a
- * third of the round trips (2M runs from the seeds) re-sent a control evicted earlier; a full
- * cache holds about 40 MB (controls average ~600 bytes; at most BUILD_CAP_MAX each). */
+/* The controls already round-tripped: direct-mapped on a hash of the bytes, each slot holding
+ * the control's length and two independent 64-bit hashes of it (a 128-bit fingerprint: two
+ * different controls of ~10^6 seen in a campaign share one with probability ~2^-88), in a
+ * static table: no allocation per control, so memory stays flat (an exact copy per slot,
+ * allocated, grew RSS through ASan's quarantine for the whole campaign). 65536 slots: with
+ * 8192, about a third of the round trips re-sent a control evicted earlier. */
 #define SEEN_SLOTS 65536
 
 typedef struct seen_control {
-  unsigned char *bytes;
-  size_t len;
-  size_t cap; /* bytes allocated: a slot is reused in place when the new control fits */
+  uint64_t h1;
+  uint64_t h2;
+  size_t len; /* 0 with h1 == h2 == 0: empty slot (len is stored + 1) */
 } seen_control;
 
 static seen_control g_seen[SEEN_SLOTS];
 
-/* A 64-bit multiply-xorshift hash, one word per step (a control is up to BUILD_CAP_MAX bytes,
- * and every kernel-mode input hashes its control). */
-SC_NO_COVERAGE static size_t control_slot(const unsigned char *p, size_t n) {
-  uint64_t h = 0x9e3779b97f4a7c15u ^ n;
+/* Two multiply-xorshift hashes of p[0..n), one word per step (a control is up to BUILD_CAP_MAX
+ * bytes, and every kernel-mode input hashes its control). */
+SC_NO_COVERAGE static void control_hash(const unsigned char *p, size_t n, uint64_t *h1,
+                                        uint64_t *h2) {
+  uint64_t a = 0x9e3779b97f4a7c15u ^ n;
+  uint64_t b = 0xc2b2ae3d27d4eb4fu ^ (n * 0x165667b19e3779f9u);
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     uint64_t w;
     memcpy(&w, p + i, sizeof w);
-    h = (h ^ w) * 0xff51afd7ed558ccdu;
-    h ^= h >> 32;
+    a = (a ^ w) * 0xff51afd7ed558ccdu;
+    a ^= a >> 32;
+    b = (b + w) * 0xc4ceb9fe1a85ec53u;
+    b ^= b >> 29;
   }
   for (; i < n; i++) {
-    h = (h ^ p[i]) * 0x100000001b3u;
+    a = (a ^ p[i]) * 0x100000001b3u;
+    b = (b + p[i] + 1) * 0x9fb21c651e98df25u;
   }
-  h ^= h >> 29;
-  return (size_t)(h % SEEN_SLOTS);
+  a ^= a >> 29;
+  b ^= b >> 31;
+  *h1 = a;
+  *h2 = b;
 }
 
 /* True if control[0..used) already went through the kernel; otherwise remembers it. */
 SC_NO_COVERAGE static bool control_seen(const unsigned char *control, size_t used) {
-  seen_control *slot = &g_seen[control_slot(control, used)];
-  if (slot->bytes != NULL && slot->len == used && memcmp(slot->bytes, control, used) == 0) {
+  uint64_t h1;
+  uint64_t h2;
+  control_hash(control, used, &h1, &h2);
+  seen_control *slot = &g_seen[h1 % SEEN_SLOTS];
+  if (slot->len == used + 1 && slot->h1 == h1 && slot->h2 == h2) {
     return true;
   }
-  if (slot->bytes == NULL || slot->cap < used) {
-    size_t cap = used > 0 ? used : 1;
-    unsigned char *copy = realloc(slot->bytes, cap);
-    SC_FUZZ_CHECK(copy != NULL, "out of memory");
-    slot->bytes = copy;
-    slot->cap = cap;
-  }
-  if (used > 0) {
-    memcpy(slot->bytes, control, used);
-  }
-  slot->len = used;
+  slot->h1 = h1;
+  slot->h2 = h2;
+  slot->len = used + 1;
   return false;
 }
 
