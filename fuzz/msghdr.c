@@ -27,7 +27,6 @@
  * blocking sockets get MSG_DONTWAIT where they could block (oracle decides).
  * With SC_FUZZ_STATS=1 in the environment, the counts of inputs and of sendmsg, recvmsg
  * and other syscalls per input are printed at exit (bench/bench_fuzz.sh uses them). */
-#include <dirent.h>
 #include <poll.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -144,27 +143,13 @@ size_t sc_fuzz_held_fds(void) {
 /* Descriptors this target is responsible for: sockets, and anything referring to
  * one of the held files (received copies). libFuzzer's own descriptors (it opens
  * some after LLVMFuzzerInitialize) are not counted. */
-SC_NO_COVERAGE static long count_fds(void) {
-  DIR *d = opendir("/proc/self/fd");
-  if (d == NULL) {
-    return -1;
+SC_NO_COVERAGE static bool is_mine(int fd, const struct stat *st) {
+  (void)fd;
+  bool mine = S_ISSOCK(st->st_mode);
+  for (unsigned i = 0; i < HELD_FILES && g_ready && !mine; i++) {
+    mine = st->st_dev == g_file_st[i].st_dev && st->st_ino == g_file_st[i].st_ino;
   }
-  long n = 0;
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL) {
-    struct stat st;
-    int fd = atoi(e->d_name);
-    if (e->d_name[0] == '.' || fd == dirfd(d) || fstat(fd, &st) != 0) {
-      continue;
-    }
-    bool mine = S_ISSOCK(st.st_mode);
-    for (unsigned i = 0; i < HELD_FILES && g_ready && !mine; i++) {
-      mine = st.st_dev == g_file_st[i].st_dev && st.st_ino == g_file_st[i].st_ino;
-    }
-    n += mine;
-  }
-  closedir(d);
-  return n;
+  return mine;
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
@@ -190,7 +175,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     }
   }
   g_ready = true;
-  g_base_fds = count_fds() - (long)held(); /* sockets and files from before: normally 0 */
+  g_base_fds =
+      sc_fuzz_count_fds(is_mine) - (long)held(); /* sockets and files from before: normally 0 */
   const char *stats = getenv("SC_FUZZ_STATS");
   if (stats != NULL && strcmp(stats, "1") == 0) {
     SC_FUZZ_CHECK(atexit(print_stats) == 0, "atexit");
@@ -551,7 +537,7 @@ SC_NO_COVERAGE static void remember(const uint8_t *data, size_t size) {
 }
 
 SC_NO_COVERAGE static void check_fd_count(void) {
-  long now = count_fds();
+  long now = sc_fuzz_count_fds(is_mine);
   SC_FUZZ_CHECK(now >= 0, "cannot count /proc/self/fd");
   SC_FUZZ_CHECK(now - (long)held() == g_base_fds, "fd leak: %ld descriptors, expected %ld",
                 now - (long)held(), g_base_fds);

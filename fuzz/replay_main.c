@@ -178,23 +178,6 @@ out:
   return rc;
 }
 
-/* Open descriptors of this process, not counting the one used to count them. */
-static long count_fds(void) {
-  DIR *d = opendir("/proc/self/fd");
-  if (d == NULL) {
-    return -1;
-  }
-  long n = 0;
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL) {
-    if (e->d_name[0] != '.') {
-      n++;
-    }
-  }
-  closedir(d);
-  return n - 1;
-}
-
 static long held_fds(void) {
   return sc_fuzz_held_fds != NULL ? (long)sc_fuzz_held_fds() : 0;
 }
@@ -273,7 +256,7 @@ int main(int argc, char **argv) {
     return 1;
   }
 
-  long base_fds = decode ? 0 : count_fds() - held_fds();
+  long base_fds = decode ? 0 : sc_fuzz_count_fds(NULL) - held_fds();
   int status = 0;
   for (size_t i = 0; i < inputs.len && status == 0; i++) {
     const char *path = inputs.paths[i];
@@ -299,7 +282,7 @@ int main(int argc, char **argv) {
       alarm(timeout_s);
       (void)LLVMFuzzerTestOneInput(data, size);
       alarm(0);
-      long now = count_fds() - held_fds();
+      long now = sc_fuzz_count_fds(NULL) - held_fds();
       if (base_fds < 0 || now < 0) {
         fprintf(stderr, "replay: cannot count /proc/self/fd\n");
         status = 1;

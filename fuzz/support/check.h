@@ -3,6 +3,7 @@
 #ifndef SOCKCHECK_FUZZ_CHECK_H
 #define SOCKCHECK_FUZZ_CHECK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,6 +29,13 @@ void sc_fuzz_fail(const char *file, int line, const char *fmt, ...)
       sc_fuzz_fail(__FILE__, __LINE__, __VA_ARGS__); \
     }                                                \
   } while (0)
+
+struct stat;
+
+/* Counts this process's open descriptors (from /proc/self/fd, not counting the one used to
+ * read it) for which mine(fd, its fstat) is true, or all of them when mine is NULL.
+ * Returns -1 if /proc/self/fd cannot be read. */
+long sc_fuzz_count_fds(bool (*mine)(int fd, const struct stat *st));
 
 /* Every target defines this: prints the input as the target decodes it, in
  * readable text (used by `./sockcheck decode` and `repro`). Returns 0, or -1 if

@@ -76,9 +76,14 @@ bool sc_conn_want_read(const sc_conn *c) {
   return s.state == SC_CONN_OPEN && s.out_pending <= s.out_limit - SC_CONN_REPLY_LEN;
 }
 
+/* Bytes are owed and the connection can still send them: on a local copy (see above). */
+static bool owes(const sc_conn *s) {
+  return s->state != SC_CONN_CLOSED && s->out_pending > 0;
+}
+
 bool sc_conn_want_write(const sc_conn *c) {
   const sc_conn s = *c;
-  return s.state != SC_CONN_CLOSED && s.out_pending > 0;
+  return owes(&s);
 }
 
 size_t sc_conn_out(const sc_conn *c, const char **out) {
@@ -86,7 +91,7 @@ size_t sc_conn_out(const sc_conn *c, const char **out) {
   /* An odd count owed means half a reply went out: resume at its 'k'. */
   size_t start = s.out_pending % 2;
   *out = ok_run + start;
-  if (s.state == SC_CONN_CLOSED || s.out_pending == 0) { /* !sc_conn_want_write(c) */
+  if (!owes(&s)) {
     return 0;
   }
   size_t avail = OK_RUN_LEN - start;
