@@ -27,8 +27,8 @@ static const int recv_flag_bits[] = {MSG_PEEK, MSG_TRUNC, MSG_WAITALL, MSG_DONTW
 #define NBITS(a) (sizeof(a) / sizeof((a)[0]))
 
 /* The iovec builders are mechanical loops over up to 1030 entries: SC_NO_COVERAGE keeps
- * them out of libFuzzer's comparison tracing, which otherwise dominates the msghdr target's
- * time. The byte reader (below) has no comparison to trace. */
+ * them out of libFuzzer's coverage, so they cost fuzz_msghdr no edge bookkeeping per entry.
+ * (This file is built without comparison tracing in fuzz builds: see harness/CMakeLists.txt.) */
 
 static uint8_t g_pattern[SC_LAYOUT_PATTERN_LEN];
 static bool g_pattern_ready;
@@ -36,11 +36,10 @@ static const uint8_t g_big[SC_LAYOUT_BIG_LEN];
 
 /* The decoder reads a zero-padded copy of its input (missing bytes read as 0): a read is one
  * load, with no end test, so it is inlined into the instrumented decoder without adding a
- * comparison of its own (an end test would be a traced comparison per byte, saying nothing
- * about the layout; out of line, a read is a call per byte). For the same reason the read is
- * kept free of UBSan's pointer-overflow check (in fuzz builds, a traced comparison too): the
- * decoder reads at most DECODE_MAX_READ bytes, all within the copy, and ASan still checks
- * each load. */
+ * branch of its own (an end test would be a branch per byte, saying nothing about the layout;
+ * out of line, a read is a call per byte). For the same reason the read is kept free of
+ * UBSan's pointer-overflow check (a branch per byte too): the decoder reads at most
+ * DECODE_MAX_READ bytes, all within the copy, and ASan still checks each load. */
 #define DECODE_MAX_READ (3 + SC_LAYOUT_MAX_OPS * (2 + 3 + 1 + 3 * SC_LAYOUT_MAX_SEGS + 6))
 #define DECODE_COPY SC_LAYOUT_ENCODED_MAX
 _Static_assert(DECODE_MAX_READ <= DECODE_COPY, "the decoder's copy holds every byte it reads");
@@ -86,9 +85,9 @@ SC_NO_COVERAGE static uint8_t flags_to_bits(int flags, const int *map, size_t n)
 }
 
 /* The decoder and the normaliser work on a local sc_layout, with these helpers inlined, and copy
- * it out once: every field access through a caller's pointer carries a UBSan alignment check,
- * and in fuzz builds each check is a traced comparison (libFuzzer bookkeeping that says
- * nothing about the layout). On a local the compiler knows the alignment, so the checks fold
+ * it out once: every field access through a caller's pointer carries a UBSan alignment check
+ * (a branch each, saying nothing about the layout). On a local the compiler knows the
+ * alignment, so the checks fold
  * away, while the decisions (op types, count classes, caps, closed ends) stay instrumented. */
 #define ALIGNED_LOCAL static inline __attribute__((always_inline))
 
