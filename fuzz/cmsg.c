@@ -21,7 +21,7 @@
  *    must close exactly that many, more by one close_range per ascending run (close() where a
  *    run is a single descriptor or close_range is ENOSYS), each call succeeding (see
  *    close_received). Every distinct built control goes through the kernel once per process: a
- *    control already round-tripped (same length and 128-bit fingerprint, see control_seen) is
+ *    control already round-tripped (same length and 128-bit fingerprint, see support/seen.h) is
  *    not sent again. In kernel mode the control's bytes are everything the
  *    round trip depends on (the descriptors are two memfds opened once, the credentials our
  *    own, the queue is empty before each send), so its result for those bytes is already
@@ -54,6 +54,7 @@
 #include "sockcheck/transport.h"
 #include "support/check.h"
 #include "support/hooks.h"
+#include "support/seen.h"
 
 #define HDR ((size_t)CMSG_LEN(0))
 #define CRAFT_CAP 65536
@@ -486,61 +487,8 @@ SC_NO_COVERAGE static void open_pair(void) {
   g_file[1] = f1;
 }
 
-/* The controls already round-tripped: direct-mapped on a hash of the bytes, each slot holding
- * the control's length and two independent 64-bit hashes of it (a 128-bit fingerprint: two
- * different controls of ~10^6 seen in a campaign share one with probability ~2^-88), in a
- * static table: no allocation per control, so memory stays flat (an exact copy per slot,
- * allocated, grew RSS through ASan's quarantine for the whole campaign). 65536 slots: with
- * 8192, about a third of the round trips re-sent a control evicted earlier. */
-#define SEEN_SLOTS 65536
-
-typedef struct seen_control {
-  uint64_t h1;
-  uint64_t h2;
-  size_t len; /* 0 with h1 == h2 == 0: empty slot (len is stored + 1) */
-} seen_control;
-
-static seen_control g_seen[SEEN_SLOTS];
-
-/* Two multiply-xorshift hashes of p[0..n), one word per step (a control is up to BUILD_CAP_MAX
- * bytes, and every kernel-mode input hashes its control). */
-SC_NO_COVERAGE static void control_hash(const unsigned char *p, size_t n, uint64_t *h1,
-                                        uint64_t *h2) {
-  uint64_t a = 0x9e3779b97f4a7c15u ^ n;
-  uint64_t b = 0xc2b2ae3d27d4eb4fu ^ (n * 0x165667b19e3779f9u);
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    memcpy(&w, p + i, sizeof w);
-    a = (a ^ w) * 0xff51afd7ed558ccdu;
-    a ^= a >> 32;
-    b = (b + w) * 0xc4ceb9fe1a85ec53u;
-    b ^= b >> 29;
-  }
-  for (; i < n; i++) {
-    a = (a ^ p[i]) * 0x100000001b3u;
-    b = (b + p[i] + 1) * 0x9fb21c651e98df25u;
-  }
-  a ^= a >> 29;
-  b ^= b >> 31;
-  *h1 = a;
-  *h2 = b;
-}
-
-/* True if control[0..used) already went through the kernel; otherwise remembers it. */
-SC_NO_COVERAGE static bool control_seen(const unsigned char *control, size_t used) {
-  uint64_t h1;
-  uint64_t h2;
-  control_hash(control, used, &h1, &h2);
-  seen_control *slot = &g_seen[h1 % SEEN_SLOTS];
-  if (slot->len == used + 1 && slot->h1 == h1 && slot->h2 == h2) {
-    return true;
-  }
-  slot->h1 = h1;
-  slot->h2 = h2;
-  slot->len = used + 1;
-  return false;
-}
+/* The controls already round-tripped (support/seen.h). */
+static sc_fuzz_seen g_seen;
 
 /* Round trips that receive at most this many descriptors close them with sc_cmsg_close_fds. */
 #define CLOSE_EACH_MAX 8
@@ -741,7 +689,7 @@ SC_NO_COVERAGE static void check_build(const cmsg_case *c) {
   }
   int g = sc_cmsg_next(&it, &item);
   SC_FUZZ_CHECK(g == 0, "parsing back: %d after the last record, not the end", g);
-  if (c->kernel && !control_seen(buf, used)) {
+  if (c->kernel && !sc_fuzz_seen_before(&g_seen, buf, used)) {
     kernel_round_trip(&b, buf, used);
   }
   window_close(buf, b.cap);

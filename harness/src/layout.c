@@ -132,16 +132,21 @@ ALIGNED_LOCAL void read_iov(reader *r, sc_layout_iov *iov) {
   }
 }
 
+/* The shapes a list cycles through: nseg, read as 1..SC_LAYOUT_MAX_SEGS. A normalised list
+ * already is; a hand-built one that is not is read the same way by every function here (the
+ * builders, totals, encoder and printer), never past seg[]. */
+static inline __attribute__((always_inline)) unsigned seg_count(const sc_layout_iov *iov) {
+  return iov->nseg < 1 ? 1u : (iov->nseg > SC_LAYOUT_MAX_SEGS ? SC_LAYOUT_MAX_SEGS : iov->nseg);
+}
+
 SC_NO_COVERAGE static size_t list_total(const sc_layout_iov *iov) {
-  if (iov->nseg == 0) {
-    return 0;
-  }
   size_t total = 0;
+  unsigned nseg = seg_count(iov);
   /* entries i, i + nseg, i + 2 nseg ... share shape i: count / nseg of them, one more for the
    * first count % nseg shapes (one division per list, not per shape) */
-  size_t q = iov->count / iov->nseg;
-  size_t r = iov->count % iov->nseg;
-  for (unsigned i = 0; i < iov->nseg && i < iov->count; i++) {
+  size_t q = iov->count / nseg;
+  size_t r = iov->count % nseg;
+  for (unsigned i = 0; i < nseg && i < iov->count; i++) {
     size_t reps = q + (i < r ? 1u : 0u);
     total += reps * iov->seg[i].len;
   }
@@ -368,7 +373,7 @@ static inline __attribute__((always_inline)) void wr16(writer *w, unsigned v) {
 }
 
 static inline __attribute__((always_inline)) void write_iov(writer *w, const sc_layout_iov *iov) {
-  unsigned nseg = iov->nseg < 1 ? 1 : iov->nseg;
+  unsigned nseg = seg_count(iov);
   if (iov->count <= COUNT_TINY_MAX) {
     wr8(w, iov->count);
   } else if (iov->count <= COUNT_SMALL_MAX) {
@@ -378,7 +383,7 @@ static inline __attribute__((always_inline)) void write_iov(writer *w, const sc_
     wr16(w, iov->count);
   }
   wr8(w, nseg - 1);
-  for (unsigned i = 0; i < nseg && i < SC_LAYOUT_MAX_SEGS; i++) {
+  for (unsigned i = 0; i < nseg; i++) {
     wr16(w, iov->seg[i].len);
     wr8(w, iov->seg[i].null_base);
   }
@@ -386,8 +391,7 @@ static inline __attribute__((always_inline)) void write_iov(writer *w, const sc_
 
 /* Bytes write_iov writes for iov. */
 static inline __attribute__((always_inline)) size_t iov_encoded_len(const sc_layout_iov *iov) {
-  size_t nseg =
-      iov->nseg < 1 ? 1 : (iov->nseg > SC_LAYOUT_MAX_SEGS ? SC_LAYOUT_MAX_SEGS : iov->nseg);
+  size_t nseg = seg_count(iov);
   return (iov->count <= COUNT_SMALL_MAX ? 1u : 3u) + 1u + 3u * nseg;
 }
 
@@ -514,7 +518,7 @@ SC_NO_COVERAGE static void replicate(struct iovec *iov, size_t have, size_t n) {
 
 SC_NO_COVERAGE size_t sc_layout_send_iov(const sc_layout_op *op, struct iovec *iov, size_t cap) {
   pattern_init();
-  unsigned nseg = op->iov.nseg < 1 ? 1 : op->iov.nseg;
+  unsigned nseg = seg_count(&op->iov);
   size_t n = op->iov.count < cap ? op->iov.count : cap;
   size_t first = nseg < n ? nseg : n;
   for (size_t i = 0; i < first; i++) {
@@ -537,7 +541,7 @@ SC_NO_COVERAGE size_t sc_layout_recv_iov(const sc_layout_op *op, void *buf, size
                                          struct iovec *iov, size_t cap) {
   size_t n = 0;
   size_t off = 0;
-  unsigned nseg = op->iov.nseg < 1 ? 1 : op->iov.nseg;
+  unsigned nseg = seg_count(&op->iov);
   size_t count = op->iov.count < cap ? op->iov.count : cap;
   unsigned j = 0; /* n % nseg, without a division per entry */
   for (; n < count; n++) {
@@ -744,7 +748,7 @@ TB_NO_MEMCPY SC_NO_COVERAGE static void print_iov(textbuf *t, const sc_layout_io
   tb_puts(&c, "iov=");
   tb_putu(&c, iov->count);
   tb_puts(&c, "x{");
-  for (unsigned i = 0; i < iov->nseg && i < SC_LAYOUT_MAX_SEGS; i++) {
+  for (unsigned i = 0, nseg = seg_count(iov); i < nseg; i++) {
     if (i > 0) {
       tb_putn(&c, ",", 1);
     }

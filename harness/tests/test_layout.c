@@ -283,6 +283,33 @@ static void iov_builders(void **state) {
   assert_ptr_equal(v[1].iov_base, buf + 10);
 }
 
+/* A hand-built op that was never normalised, with nseg past SC_LAYOUT_MAX_SEGS: every reader
+ * takes it as SC_LAYOUT_MAX_SEGS shapes and reads nothing past seg[] (the op is alone on the
+ * heap, so ASan reports any read beyond it). */
+static void unnormalised_nseg_reads_stay_in_seg(void **state) {
+  (void)state;
+  sc_layout_op *op = calloc(1, sizeof *op);
+  assert_non_null(op);
+  op->type = SC_OP_SEND;
+  op->iov.count = 20;
+  op->iov.nseg = 255;
+  for (unsigned i = 0; i < SC_LAYOUT_MAX_SEGS; i++) {
+    op->iov.seg[i].len = (uint16_t)(i + 1);
+  }
+  /* 20 iovecs over shapes 1..8: two full cycles (2 x 36) plus 1+2+3+4 */
+  assert_int_equal(sc_layout_iov_total(op), 2 * 36 + 10);
+  struct iovec v[32];
+  assert_int_equal(sc_layout_send_iov(op, v, 32), 20);
+  assert_int_equal(v[8].iov_len, 1);
+  assert_int_equal(v[19].iov_len, 4);
+  uint8_t buf[256];
+  op->type = SC_OP_RECV;
+  assert_int_equal(sc_layout_recv_iov(op, buf, sizeof buf, v, 32), 20);
+  assert_int_equal(v[16].iov_len, 1);
+  assert_ptr_equal(v[16].iov_base, buf + 2 * 36);
+  free(op);
+}
+
 static void printer_writes_text(void **state) {
   (void)state;
   char out[4096];
@@ -438,6 +465,7 @@ int main(void) {
       cmocka_unit_test(encode_reports_short_buffer),
       cmocka_unit_test(encoded_len_matches_encode),
       cmocka_unit_test(iov_builders),
+      cmocka_unit_test(unnormalised_nseg_reads_stay_in_seg),
       cmocka_unit_test(printer_writes_text),
       cmocka_unit_test(printer_exact_text),
       cmocka_unit_test(printer_long_text_and_errors),
