@@ -57,7 +57,8 @@ def _planted_build(bug, target):
 
 def _clean_build(target):
     # SC_BITE_CLEAN_BUILD: another configured clean fuzz build to use instead of the preset's.
-    build_dir = os.environ.get("SC_BITE_CLEAN_BUILD", os.path.join(ROOT, "build", "fuzz"))
+    default = os.path.join(ROOT, "build", "fuzz")
+    build_dir = os.path.abspath(os.environ.get("SC_BITE_CLEAN_BUILD", default))
     return _build(build_dir, target, ["cmake", "--preset", "fuzz"])
 
 
