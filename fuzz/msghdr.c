@@ -59,6 +59,8 @@
 #define VERIFY_EVERY 64u
 /* Bytes of each unverified input kept for the report (inputs are max_len 512). */
 #define HISTORY_BYTES 1024u
+/* verify_empty's poll() is retried on EINTR at most this many times. */
+#define POLL_EINTR_TRIES 100u
 
 typedef struct cached_pair {
   int sv[2];
@@ -493,9 +495,16 @@ SC_NO_COVERAGE static void verify_empty(void) {
       }
     }
   }
-  g_stats.other++;
-  int r = poll(p, n, 0);
-  EXPECT(r >= 0, -1, NULL, "poll: %s", sc_err_message(errno));
+  /* A signal (libFuzzer's SIGALRM timer, for one) makes even a zero-timeout poll() fail with
+   * EINTR when it arrives during the call: that says nothing about the queues, so it is asked
+   * again, a bounded number of times. */
+  int r;
+  unsigned tries = 0;
+  do {
+    g_stats.other++;
+    r = poll(p, n, 0);
+  } while (r < 0 && errno == EINTR && ++tries < POLL_EINTR_TRIES);
+  EXPECT(r >= 0, -1, NULL, "poll: %s (%u tries)", sc_err_message(errno), tries + 1);
   for (nfds_t k = 0; k < n; k++) {
     EXPECT(p[k].revents == 0, -1, NULL,
            "fd %d is readable (revents %#x) where the model has nothing queued", p[k].fd,
