@@ -52,7 +52,8 @@ def test_target_survives_signal_storm(target, tmp_path):
         proc = subprocess.Popen(cmd, cwd=str(tmp_path), stdout=out, stderr=subprocess.STDOUT)
         # the storm starts once libFuzzer has installed its handler and loaded the corpus
         deadline = time.monotonic() + 30
-        while proc.poll() is None and time.monotonic() < deadline and "INITED" not in log.read_text():
+        while (proc.poll() is None and time.monotonic() < deadline
+               and "INITED" not in log.read_text()):
             time.sleep(0.01)
         stop = threading.Event()
         sent = [0]
@@ -68,7 +69,8 @@ def test_target_survives_signal_storm(target, tmp_path):
                 proc.wait(timeout=10)
     text = log.read_text(errors="replace")
     tail = text[-3000:]
-    assert rc == 0 and not os.listdir(art), f"fuzz_{target} failed under signals (exit {rc}):\n{tail}"
+    assert rc == 0 and not os.listdir(art), (
+        f"fuzz_{target} failed under signals (exit {rc}):\n{tail}")
     done = re.search(r"Done (\d+) runs", text)
     assert done and int(done.group(1)) > 0, f"fuzz_{target} ran no inputs:\n{tail}"
     assert sent[0] >= MIN_SIGNALS, f"only {sent[0]} signals were sent"

@@ -488,11 +488,11 @@ SC_NO_COVERAGE bool sc_layout_equal(const sc_layout *a, const sc_layout *b) {
   return true;
 }
 
-size_t sc_layout_iov_count(const sc_layout_op *op) {
+SC_NO_COVERAGE size_t sc_layout_iov_count(const sc_layout_op *op) {
   return (size_t)op->iov.count + (op->type == SC_OP_SEND && op->big ? 1u : 0u);
 }
 
-size_t sc_layout_iov_total(const sc_layout_op *op) {
+SC_NO_COVERAGE size_t sc_layout_iov_total(const sc_layout_op *op) {
   return list_total(&op->iov) + (op->type == SC_OP_SEND && op->big ? SC_LAYOUT_BIG_LEN : 0u);
 }
 
