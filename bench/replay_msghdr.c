@@ -87,6 +87,11 @@ static void open_udp(bare_pair *p) {
       die("udp connect");
     }
   }
+  /* like fuzz_msghdr: drop what reached an end before it was connected */
+  for (unsigned e = 0; e < 2; e++) {
+    while (recv(p->sv[e], NULL, 0, MSG_DONTWAIT | MSG_TRUNC) >= 0) {
+    }
+  }
 }
 
 static bare_pair *get_pair(unsigned kind) {
