@@ -50,7 +50,8 @@
 
 static const char usage_text[] =
     "usage: sockcheck-probe [--timeout S] STEP [-- STEP]...\n"
-    "       sockcheck-probe [--timeout S] --batch   (one script per stdin line)\n"
+    "       sockcheck-probe [--timeout S] --batch   (one script per stdin line; exit status:\n"
+    "         2 if a line is no script, else 1 if a script failed or timed out, else 0)\n"
     "steps (SLOT = descriptor slot number in creation order, or raw:N for fd N):\n"
     "  pair DOMAIN TYPE [PROTO] [nonblock] [cloexec] [sv=null]   raw socketpair(2)\n"
     "  libpair TYPE [nonblock]            sc_pair_open (setup)\n"
@@ -1899,6 +1900,9 @@ static int usage_error(void) {
   return 2;
 }
 
+/* One script per stdin line, each in its own child. Returns the worst status among them:
+ * 2 if some line could not run as a script (empty, bad step), else 1 if some script failed
+ * or timed out, else 0. */
 static int run_batch(int timeout_s) {
   char *line = NULL;
   size_t cap = 0;
@@ -1925,7 +1929,7 @@ static int run_batch(int timeout_s) {
       jb_str(&j, "status", "usage");
       jb_str(&j, "error", "empty script");
       jb_emit(&j);
-      rc = rc ? rc : 2;
+      rc = 2; /* the worst status: a script that cannot run */
       continue;
     }
     if (too_many || parse_script(&sc, argv, argc) != 0) {

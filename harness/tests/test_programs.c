@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/pidfd.h>
 #include <sys/socket.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -56,8 +57,9 @@ static long long now_ms(void) {
   return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Starts $SC_BIN_DIR/sockcheck-NAME with args (NULL-terminated). */
-static proc *spawn(const char *name, const char *const *args) {
+/* Starts $SC_BIN_DIR/sockcheck-NAME with args (NULL-terminated); its stdin reads `input`
+ * (a memfd holding the text), or is this process's stdin when input is NULL. */
+static proc *spawn_in(const char *name, const char *const *args, const char *input) {
   proc *p = calloc(1, sizeof(*p));
   assert_non_null(p);
   char path[4096];
@@ -75,12 +77,26 @@ static proc *spawn(const char *name, const char *const *args) {
   int e[2];
   assert_int_equal(pipe2(o, O_CLOEXEC), 0);
   assert_int_equal(pipe2(e, O_CLOEXEC), 0);
+  int in = -1;
+  if (input != NULL) {
+    size_t len = strlen(input);
+    in = memfd_create("sockcheck-test-stdin", MFD_CLOEXEC);
+    assert_true(in >= 0);
+    assert_int_equal(write(in, input, len), (ssize_t)len);
+    assert_int_equal(lseek(in, 0, SEEK_SET), 0);
+  }
   posix_spawn_file_actions_t fa;
   assert_int_equal(posix_spawn_file_actions_init(&fa), 0);
   assert_int_equal(posix_spawn_file_actions_adddup2(&fa, o[1], 1), 0);
   assert_int_equal(posix_spawn_file_actions_adddup2(&fa, e[1], 2), 0);
+  if (in >= 0) {
+    assert_int_equal(posix_spawn_file_actions_adddup2(&fa, in, 0), 0);
+  }
   int rc = posix_spawn(&p->pid, path, &fa, NULL, (char *const *)argv, environ);
   assert_int_equal(posix_spawn_file_actions_destroy(&fa), 0);
+  if (in >= 0) {
+    assert_int_equal(close(in), 0);
+  }
   if (rc != 0) {
     fail_msg("cannot start %s: %s", path, strerror(rc));
   }
@@ -89,6 +105,10 @@ static proc *spawn(const char *name, const char *const *args) {
   p->out = o[0];
   p->err = e[0];
   return p;
+}
+
+static proc *spawn(const char *name, const char *const *args) {
+  return spawn_in(name, args, NULL);
 }
 
 /* Reads whatever is available from both pipes, waiting at most until deadline.
@@ -180,7 +200,15 @@ static void done(proc *p) {
   free(p);
 }
 
-/* Runs a short-lived program to the end; returns its exit code. */
+/* Runs a short-lived program to the end, its stdin reading input (NULL: ours); returns its exit
+ * code. */
+static int run_in(const char *name, const char *const *args, const char *input, proc **out) {
+  proc *p = spawn_in(name, args, input);
+  int code = wait_exit(p);
+  *out = p;
+  return code;
+}
+
 static int run(const char *name, const char *const *args, proc **out) {
   proc *p = spawn(name, args);
   int code = wait_exit(p);
@@ -536,6 +564,32 @@ static void test_probe_forksend_time_limit(void **state) {
   done(p);
 }
 
+/* --batch exits with the worst status of its scripts: 2 (a script that cannot run, an empty
+ * line among them) over 1 (a script that failed or timed out) over 0, in any order. An empty
+ * line after a timed-out script used to leave the exit status at 1. */
+static void test_probe_batch_exit_is_the_worst(void **state) {
+  (void)state;
+  static const char *const args[] = {"--timeout", "1", "--batch", NULL};
+  static const struct {
+    const char *input;
+    int code;
+  } cases[] = {
+      {"pair unix stream -- recv 0 iov=4\n", 1},
+      {"pair unix stream -- recv 0 iov=4\n\n", 2},
+      {"\npair unix stream -- recv 0 iov=4\n", 2},
+      {"pair unix stream -- recv 0 iov=4\npair unix nosuchkind\n", 2},
+      {"pair unix stream\npair unix stream\n", 0},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    proc *p = NULL;
+    int code = run_in("probe", args, cases[i].input, &p);
+    if (code != cases[i].code) {
+      fail_msg("case %zu: exit %d, want %d (stdout: \"%s\")", i, code, cases[i].code, p->obuf);
+    }
+    done(p);
+  }
+}
+
 /* PAIR-1..3: the documented lines, in order. */
 static void test_pair_demo(void **state) {
   (void)state;
@@ -585,6 +639,7 @@ int main(void) {
       cmocka_unit_test(test_udp_server_stdout_gone),
       cmocka_unit_test(test_probe_repeated_key),
       cmocka_unit_test(test_probe_forksend_time_limit),
+      cmocka_unit_test(test_probe_batch_exit_is_the_worst),
       cmocka_unit_test(test_pair_demo),
       cmocka_unit_test(test_pair_fork),
   };
