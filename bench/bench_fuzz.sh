@@ -10,25 +10,30 @@
 # and msghdr's ratio to each, per input (exec/s) and per sendmsg/recvmsg call (calls/s:
 # msghdr and replay count their calls and print them at exit with SC_FUZZ_STATS=1; bare
 # makes 2 per input). Each run evolves its own corpus, so the calls per input differ a
-# little between runs; the per-call ratio corrects for that.
+# little between runs; the per-call ratio corrects for that. msghdr and replay are run
+# ROUNDS times, alternately (run-to-run noise is a few percent, and a busy machine drifts):
+# each round's ratio is printed, then their median.
 # Figures only: the exit status reports a broken build or setup, never a slow target.
 #
-#   bench/bench_fuzz.sh [--time SECONDS] [--build DIR] [TARGET...]
+#   bench/bench_fuzz.sh [--time SECONDS] [--rounds N] [--build DIR] [TARGET...]
 set -u
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TIME=10
+ROUNDS=3
 BUILD="$ROOT/build/fuzz"
 TARGETS=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --time) TIME=${2:?--time needs seconds}; shift 2 ;;
+    --rounds) ROUNDS=${2:?--rounds needs a number}; shift 2 ;;
     --build) BUILD=${2:?--build needs a directory}; shift 2 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     -*) echo "bench_fuzz: unknown option $1" >&2; exit 2 ;;
     *) TARGETS+=("$1"); shift ;;
   esac
 done
 case "$TIME" in ''|*[!0-9]*) echo "bench_fuzz: --time needs a whole number of seconds" >&2; exit 2 ;; esac
+case "$ROUNDS" in ''|0|*[!0-9]*) echo "bench_fuzz: --rounds needs a positive whole number" >&2; exit 2 ;; esac
 if [ ${#TARGETS[@]} -eq 0 ]; then
   for t in msghdr cmsg sendall server addr layout; do
     [ -f "$ROOT/fuzz/$t.c" ] && TARGETS+=("$t")
@@ -89,12 +94,17 @@ for t in "${TARGETS[@]}"; do
   printf '%-10s %s\n' "$t" "$res"
   [ "$t" = msghdr ] && msghdr_eps=${res%% *}
 done
-# ratios NAME EPS CALLS_PER_INPUT: msghdr against one baseline, per input and per syscall.
-ratios() {
-  local name=$1 eps=$2 cpi=$3 mcpi
-  mcpi=$(calls_per_input msghdr)
-  awk -v a="$msghdr_eps" -v b="$eps" -v c="$mcpi" -v d="$cpi" -v n="$name" 'BEGIN {
-    if (a + 0 > 0 && b + 0 > 0) printf "msghdr / %s = %.3f per input", n, a / b; else printf "msghdr / %s = ? per input", n
+# ratio NAME MSGHDR_RUN MSGHDR_EPS BASE_RUN BASE_EPS [BASE_CPI]: msghdr against one baseline,
+# per input and per sendmsg/recvmsg call; prints the line and leaves the per-input ratio in
+# $RATIO. BASE_CPI: the baseline's calls per input when it prints no stats line (bare: 2).
+RATIO=""
+ratio() {
+  local name=$1 mrun=$2 a=$3 brun=$4 b=$5 d=${6:-} c
+  c=$(calls_per_input "$mrun")
+  [ -n "$d" ] || d=$(calls_per_input "$brun")
+  RATIO=$(awk -v a="$a" -v b="$b" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.3f", a / b; else print "?" }')
+  awk -v a="$a" -v b="$b" -v c="$c" -v d="$d" -v n="$name" -v r="$RATIO" 'BEGIN {
+    printf "msghdr / %s = %s per input", n, r
     if (a + 0 > 0 && b + 0 > 0 && c + 0 > 0 && d + 0 > 0)
       printf ", %.3f per sendmsg/recvmsg call (%.0f vs %.0f calls/s; %s vs %s calls per input)\n",
         (a * c) / (b * d), a * c, b * d, c, d
@@ -103,9 +113,21 @@ ratios() {
 if [ -n "$msghdr_eps" ]; then
   bare=$(run_one bare_msghdr "$BUILD/fuzz/bench_bare_msghdr")
   printf '%-10s %s\n' "bare" "$bare (one fixed 16-byte sendmsg+recvmsg per input)"
-  replay=$(run_one replay_msghdr "$BUILD/fuzz/bench_replay_msghdr" "$ROOT/corpus/msghdr" msghdr)
-  printf '%-10s %s\n' "replay" "$replay (the same calls as msghdr for each input, unchecked)"
-  echo "calls per input: msghdr $(calls_per_input msghdr), replay $(calls_per_input replay_msghdr), bare 2"
-  ratios replay "${replay%% *}" "$(calls_per_input replay_msghdr)"
-  ratios bare "${bare%% *}" 2.00
+  ratio bare msghdr "$msghdr_eps" bare_msghdr "${bare%% *}" 2.00
+  echo "msghdr against replay (the same calls as msghdr for each input, unchecked), $ROUNDS round(s), alternately:"
+  ratios=()
+  for r in $(seq 1 "$ROUNDS"); do
+    mrun=msghdr eps=$msghdr_eps
+    if [ "$r" -gt 1 ]; then
+      mrun=msghdr.$r
+      res=$(run_one "$mrun" "$BUILD/fuzz/fuzz_msghdr" "$ROOT/corpus/msghdr" msghdr)
+      eps=${res%% *}
+    fi
+    replay=$(run_one "replay_msghdr.$r" "$BUILD/fuzz/bench_replay_msghdr" "$ROOT/corpus/msghdr" msghdr)
+    printf '  round %s: msghdr %s exec/s, replay %s exec/s; ' "$r" "$eps" "${replay%% *}"
+    ratio replay "$mrun" "$eps" "replay_msghdr.$r" "${replay%% *}"
+    ratios+=("$RATIO")
+  done
+  printf '%s\n' "${ratios[@]}" | sort -n | awk '{ v[NR] = $1 } END {
+    if (NR > 0) printf "msghdr / replay per input: median %s of %d round(s) (min %s, max %s)\n", v[int((NR + 1) / 2)], NR, v[1], v[NR] }'
 fi
