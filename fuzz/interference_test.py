@@ -27,7 +27,7 @@ import pytest
 
 from fuzzrun import clean_build, options, seed_corpus, target_exists
 
-STORM_SECONDS = int(os.environ.get("SC_SIGNAL_SECONDS", "5"))
+STORM_SECONDS = int(os.environ.get("SC_INTERFERENCE_SECONDS", "5"))
 # the targets whose inputs reach the kernel
 TARGETS = ["msghdr", "cmsg"]
 MIN_SIGNALS = 10000
