@@ -62,8 +62,15 @@ def _start(target, tmp_path, env=None):
     return proc, log, art
 
 
-def _check_clean(target, rc, log, art):
-    """The run ended by its time limit, with no finding, having run inputs; returns the log."""
+def _finish(target, proc, log, art):
+    """Waits (bounded) for the run to end, killing it if it does not; asserts it ended by its
+    time limit, with no finding, having run inputs. Returns the log."""
+    try:
+        rc = proc.wait(timeout=STORM_SECONDS + 60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
     text = log.read_text(errors="replace")
     tail = text[-3000:]
     assert rc == 0 and not os.listdir(art), (
@@ -86,14 +93,10 @@ def test_target_survives_signal_storm(target, tmp_path):
     storm = threading.Thread(target=_storm, args=(proc, stop, sent))
     storm.start()
     try:
-        rc = proc.wait(timeout=STORM_SECONDS + 60)
+        _finish(target, proc, log, art)
     finally:
         stop.set()
         storm.join(timeout=10)
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
-    _check_clean(target, rc, log, art)
     assert sent[0] >= MIN_SIGNALS, f"only {sent[0]} signals were sent"
     print(f"fuzz_{target}: {sent[0]} signals")
 
@@ -101,13 +104,7 @@ def test_target_survives_signal_storm(target, tmp_path):
 def test_msghdr_drops_stray_datagrams(tmp_path):
     env = dict(os.environ, SC_FUZZ_STRAYS="1", SC_FUZZ_STATS="1")
     proc, log, art = _start("msghdr", tmp_path, env)
-    try:
-        rc = proc.wait(timeout=STORM_SECONDS + 60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(timeout=10)
-    text = _check_clean("msghdr", rc, log, art)
+    text = _finish("msghdr", proc, log, art)
     m = re.search(r"strays-sent (\d+) strays-dropped (\d+)", text)
     assert m, f"no sockcheck-stats line:\n{text[-2000:]}"
     sent, dropped = int(m.group(1)), int(m.group(2))

@@ -175,12 +175,7 @@ ALIGNED_LOCAL void normalize_iov(sc_layout_iov *iov, bool allow_null, size_t cap
   if (iov->count > SC_LAYOUT_MAX_IOV) {
     iov->count = SC_LAYOUT_MAX_IOV;
   }
-  if (iov->nseg < 1) {
-    iov->nseg = 1;
-  }
-  if (iov->nseg > SC_LAYOUT_MAX_SEGS) {
-    iov->nseg = SC_LAYOUT_MAX_SEGS;
-  }
+  iov->nseg = (uint8_t)seg_count(iov);
   if (iov->count < iov->nseg) {
     iov->nseg = (uint8_t)(iov->count > 0 ? iov->count : 1);
   }

@@ -224,34 +224,32 @@ static void test_eproto_after_close(void **state) {
 /* Each call changes only the fields it owns (conn.c copies the struct in and out): the
  * limit and the counters survive EOF, writes and an error, and a refused call leaves the
  * connection byte for byte as it was. */
+static void assert_fields(const sc_conn *c, size_t limit, size_t chunks, size_t in, size_t out) {
+  assert_int_equal(c->out_limit, limit);
+  assert_int_equal(c->chunks_in, chunks);
+  assert_int_equal(c->bytes_in, in);
+  assert_int_equal(c->bytes_out, out);
+}
+
 static void test_fields_kept(void **state) {
   (void)state;
   sc_conn c;
   sc_conn_init(&c, 10);
-  assert_int_equal(c.out_limit, 10);
-  assert_int_equal(c.chunks_in, 0);
-  assert_int_equal(c.bytes_in, 0);
-  assert_int_equal(c.bytes_out, 0);
+  assert_fields(&c, 10, 0, 0, 0);
   assert_int_equal(sc_conn_on_recv(&c, 7), 0);
   assert_int_equal(sc_conn_on_recv(&c, 5), 0);
   sc_conn_on_sent(&c, 3);
   assert_int_equal(sc_conn_on_recv(&c, 0), 0);
   assert_int_equal(c.state, SC_CONN_DRAINING);
-  assert_int_equal(c.out_limit, 10);
   assert_int_equal(c.out_pending, 1);
-  assert_int_equal(c.chunks_in, 2);
-  assert_int_equal(c.bytes_in, 12);
-  assert_int_equal(c.bytes_out, 3);
+  assert_fields(&c, 10, 2, 12, 3);
   sc_conn before = c;
   assert_int_equal(sc_conn_on_recv(&c, 9), -EPROTO);
   assert_memory_equal(&before, &c, sizeof(c));
   sc_conn_on_error(&c);
   assert_int_equal(c.state, SC_CONN_CLOSED);
   assert_int_equal(c.out_pending, 0);
-  assert_int_equal(c.out_limit, 10);
-  assert_int_equal(c.chunks_in, 2);
-  assert_int_equal(c.bytes_in, 12);
-  assert_int_equal(c.bytes_out, 3);
+  assert_fields(&c, 10, 2, 12, 3);
 }
 
 /* A run longer than one sc_conn_out offer is written over several calls. */
