@@ -23,7 +23,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "sockcheck/layout.h"
+#include "sctest/layout.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

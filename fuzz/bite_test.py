@@ -1,18 +1,20 @@
 """Proof of bite: every planted library bug must be caught by its fuzz target, and the
 same target on the real library must survive the same bounded run.
 
-For each planted bug (CMakeLists.txt: -DSC_PLANT_BUG=NAME), a clang fuzz build with the
-bug is configured in build/bite-NAME (only fuzz_<target> is built), then run with -seed=1
+For each planted bug (fuzz/bite/NAME.patch, applied to a scratch copy of the tree in
+build/bite-NAME/src), a clang fuzz build with the bug is configured in build/bite-NAME/build
+(only fuzz_<target> is built), then run with -seed=1
 and a bounded number of runs on a copy of corpus/<target>. It must stop with a sockcheck
 MISMATCH or a sanitizer report. The clean fuzz_<target> of the fuzz preset (build/fuzz)
 must complete the same runs. Run: /usr/bin/python3 -m pytest fuzz/bite_test.py
 """
 import os
 import re
+import shutil
 
 import pytest
 
-from fuzzrun import ROOT, build, clean_build, options, run, seed_corpus, target_exists
+from fuzzrun import ROOT, build, clean_build, options, patched_tree, run, seed_corpus, target_exists
 
 RUNS = int(os.environ.get("SC_BITE_RUNS", "1000000"))
 MAX_TIME = int(os.environ.get("SC_BITE_MAX_TIME", "60"))
@@ -31,10 +33,14 @@ FINDING = re.compile(
 
 
 def _planted_build(bug, target):
-    build_dir = os.path.join(ROOT, "build", f"bite-{bug}")
+    base = os.path.join(ROOT, "build", f"bite-{bug}")
+    src = patched_tree(os.path.join(ROOT, "fuzz", "bite", f"{bug}.patch"), os.path.join(base, "src"))
+    build_dir = os.path.join(base, "build")
+    if os.path.exists(build_dir):
+        shutil.rmtree(build_dir)  # the scratch sources are new: never reuse stale objects
     return build(build_dir, target, [
-        "cmake", "-S", ROOT, "-B", build_dir, "-DCMAKE_C_COMPILER=clang", "-DSC_FUZZ=ON",
-        "-DSC_TESTS=OFF", "-DCMAKE_BUILD_TYPE=RelWithDebInfo", f"-DSC_PLANT_BUG={bug}"])
+        "cmake", "-S", src, "-B", build_dir, "-DCMAKE_C_COMPILER=clang", "-DSC_FUZZ=ON",
+        "-DSC_TESTS=OFF", "-DCMAKE_BUILD_TYPE=RelWithDebInfo"])
 
 
 def _fuzz(exe, target, tmp_path):

@@ -54,7 +54,7 @@
 #include "sockcheck/transport.h"
 #include "support/check.h"
 #include "support/hooks.h"
-#include "support/seen.h"
+#include "sctest/seen.h"
 
 #define HDR ((size_t)CMSG_LEN(0))
 #define CRAFT_CAP 65536

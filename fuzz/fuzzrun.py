@@ -27,6 +27,25 @@ def build(build_dir, target, configure_args):
     return exe
 
 
+def patched_tree(patch, dest):
+    """A scratch copy at dest of the tree's sources (tracked and new files, as git lists
+    them) with patch applied (patch -p1). Returns dest. The product sources themselves
+    never carry planted bugs."""
+    r = run(["git", "ls-files", "-co", "--exclude-standard"], 60)
+    assert r.returncode == 0, r.stdout
+    if os.path.exists(dest):
+        shutil.rmtree(dest)
+    for rel in r.stdout.splitlines():
+        src = os.path.join(ROOT, rel)
+        if rel.startswith(("build/", "corpus/")) or not os.path.isfile(src):
+            continue
+        os.makedirs(os.path.dirname(os.path.join(dest, rel)), exist_ok=True)
+        shutil.copy2(src, os.path.join(dest, rel))
+    r = run(["patch", "-p1", "--forward", "--batch", "-i", patch], 60, cwd=dest)
+    assert r.returncode == 0, f"{patch} does not apply:\n{r.stdout}"
+    return dest
+
+
 def clean_build(target):
     """fuzz_<target> on the real library: the fuzz preset's build, or the configured build
     named by SC_BITE_CLEAN_BUILD (relative paths are taken from the current directory)."""

@@ -22,10 +22,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sockcheck/layout.h"
+#include "sctest/layout.h"
 #include "support/check.h"
 #include "support/hooks.h"
-#include "support/seen.h"
+#include "sctest/seen.h"
 
 SC_NO_COVERAGE static void check_caps(const sc_layout *l) {
   size_t sent = 0;

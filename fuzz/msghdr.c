@@ -46,11 +46,12 @@
 #include "sockcheck/addr.h"
 #include "sockcheck/cmsg.h"
 #include "sockcheck/error.h"
-#include "sockcheck/layout.h"
+#include "sctest/layout.h"
 #include "sockcheck/msg.h"
-#include "sockcheck/oracle.h"
+#include "sctest/oracle.h"
 #include "sockcheck/pair.h"
 #include "sockcheck/transport.h"
+#include "sctest/fds.h"
 #include "support/check.h"
 #include "support/hooks.h"
 
@@ -187,7 +188,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   }
   g_ready = true;
   g_base_fds =
-      sc_fuzz_count_fds(is_mine) - (long)held(); /* sockets and files from before: normally 0 */
+      sc_test_count_fds(is_mine) - (long)held(); /* sockets and files from before: normally 0 */
   const char *stats = getenv("SC_FUZZ_STATS");
   if (stats != NULL && strcmp(stats, "1") == 0) {
     SC_FUZZ_CHECK(atexit(print_stats) == 0, "atexit");
@@ -598,7 +599,7 @@ SC_NO_COVERAGE static void remember(const uint8_t *data, size_t size) {
 }
 
 SC_NO_COVERAGE static void check_fd_count(void) {
-  long now = sc_fuzz_count_fds(is_mine);
+  long now = sc_test_count_fds(is_mine);
   SC_FUZZ_CHECK(now >= 0, "cannot count /proc/self/fd");
   SC_FUZZ_CHECK(now - (long)held() == g_base_fds, "fd leak: %ld descriptors, expected %ld",
                 now - (long)held(), g_base_fds);

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "sctest/fds.h"
 #include "support/check.h"
 #include "support/hooks.h"
 
@@ -256,7 +257,7 @@ int main(int argc, char **argv) {
     return 1;
   }
 
-  long base_fds = decode ? 0 : sc_fuzz_count_fds(NULL) - held_fds();
+  long base_fds = decode ? 0 : sc_test_count_fds(NULL) - held_fds();
   int status = 0;
   for (size_t i = 0; i < inputs.len && status == 0; i++) {
     const char *path = inputs.paths[i];
@@ -282,7 +283,7 @@ int main(int argc, char **argv) {
       alarm(timeout_s);
       (void)LLVMFuzzerTestOneInput(data, size);
       alarm(0);
-      long now = sc_fuzz_count_fds(NULL) - held_fds();
+      long now = sc_test_count_fds(NULL) - held_fds();
       if (base_fds < 0 || now < 0) {
         fprintf(stderr, "replay: cannot count /proc/self/fd\n");
         status = 1;

@@ -13,15 +13,7 @@
 void sc_fuzz_fail(const char *file, int line, const char *fmt, ...)
     __attribute__((noreturn, format(printf, 3, 4)));
 
-/* Keeps a function out of libFuzzer's coverage and comparison tracing: for a target's
- * own checks, copies and bookkeeping, so that only the library's (and the model's)
- * branches steer the fuzzer, and so that mechanical loops stay fast. noinline: inlined
- * into an instrumented caller, the body would be instrumented after all. */
-#if defined(__clang__)
-#define SC_NO_COVERAGE __attribute__((no_sanitize("coverage"), noinline))
-#else
-#define SC_NO_COVERAGE /* gcc builds only replay_*: no coverage instrumentation */
-#endif
+#include "sctest/nocov.h" /* SC_NO_COVERAGE, for a target's own checks and bookkeeping */
 
 #define SC_FUZZ_CHECK(cond, ...)                     \
   do {                                               \
@@ -29,13 +21,6 @@ void sc_fuzz_fail(const char *file, int line, const char *fmt, ...)
       sc_fuzz_fail(__FILE__, __LINE__, __VA_ARGS__); \
     }                                                \
   } while (0)
-
-struct stat;
-
-/* Counts this process's open descriptors (from /proc/self/fd, not counting the one used to
- * read it) for which mine(fd, its fstat) is true, or all of them when mine is NULL.
- * Returns -1 if /proc/self/fd cannot be read. */
-long sc_fuzz_count_fds(bool (*mine)(int fd, const struct stat *st));
 
 /* Every target defines this: prints the input as the target decodes it, in
  * readable text (used by `./sockcheck decode` and `repro`). Returns 0, or -1 if

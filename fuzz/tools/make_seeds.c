@@ -10,7 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "sockcheck/layout.h"
+#include "sctest/layout.h"
 
 static const char *g_dir;
 static int g_count;

@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "sockcheck/addr.h"
-#include "sockcheck/cli.h"
+#include "cli.h"
 #include "sockcheck/error.h"
 #include "sockcheck/server.h"
 

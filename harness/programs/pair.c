@@ -29,7 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sockcheck/cli.h"
+#include "cli.h"
 #include "sockcheck/error.h"
 #include "sockcheck/msg.h"
 #include "sockcheck/pair.h"

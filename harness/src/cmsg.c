@@ -62,29 +62,22 @@ void sc_cmsg_iter_init(sc_cmsg_iter *it, const void *control, size_t len) {
   it->off = 0;
 }
 
-/* sc_cmsg_next's step on local copies of the cursor and the item, always inlined: every field
- * access through a caller's pointer carries a UBSan alignment check, and in fuzz builds each
- * check is a traced comparison that says nothing about the buffer. On locals the checks fold
- * away; the bounds decisions below stay as they are. */
-static inline __attribute__((always_inline)) int next_step(sc_cmsg_iter *it, sc_cmsg_item *item) {
+int sc_cmsg_next(sc_cmsg_iter *it, sc_cmsg_item *item) {
+  if (it == NULL || item == NULL) {
+    return -EINVAL;
+  }
   if (it->off >= it->len || it->len - it->off < sizeof(struct cmsghdr)) {
     it->off = it->len;
     return 0;
   }
   size_t left = it->len - it->off;
   struct cmsghdr h;
-  memcpy(&h, it->buf + it->off, sizeof(h));
+  memcpy(&h, it->buf + it->off, sizeof(h)); /* the buffer may be unaligned */
   size_t clen = (size_t)h.cmsg_len;
-  if (clen < HDR_LEN) {
+  if (clen < HDR_LEN || clen > left) {
     it->off = it->len;
     return -EINVAL;
   }
-#ifndef SC_PLANT_BUG_CMSG_LEN
-  if (clen > left) {
-    it->off = it->len;
-    return -EINVAL;
-  }
-#endif
   item->level = h.cmsg_level;
   item->type = h.cmsg_type;
   item->data = it->buf + it->off + HDR_LEN;
@@ -99,39 +92,22 @@ static inline __attribute__((always_inline)) int next_step(sc_cmsg_iter *it, sc_
   return 1;
 }
 
-int sc_cmsg_next(sc_cmsg_iter *it, sc_cmsg_item *item) {
-  if (it == NULL || item == NULL) {
-    return -EINVAL;
-  }
-  sc_cmsg_iter cur = *it;
-  sc_cmsg_item got;
-  int r = next_step(&cur, &got);
-  *it = cur;
-  if (r == 1) {
-    *item = got;
-  }
-  return r;
-}
-
-/* sc_cmsg_rights and sc_cmsg_creds read the item once into a local (see next_step): the
- * decisions below are on the local's fields. */
 int sc_cmsg_rights(const sc_cmsg_item *item, int *fds, size_t max) {
   if (item == NULL) {
     return -EINVAL;
   }
-  const sc_cmsg_item it = *item;
-  if (it.level != SOL_SOCKET || it.type != SCM_RIGHTS || it.len % sizeof(int) != 0) {
+  if (item->level != SOL_SOCKET || item->type != SCM_RIGHTS || item->len % sizeof(int) != 0) {
     return -EINVAL;
   }
-  size_t n = it.len / sizeof(int);
+  size_t n = item->len / sizeof(int);
   if (n > max) {
     return -ENOSPC;
   }
   if (n > 0) {
-    if (fds == NULL || it.data == NULL) {
+    if (fds == NULL || item->data == NULL) {
       return -EINVAL;
     }
-    memcpy(fds, it.data, n * sizeof(int));
+    memcpy(fds, item->data, n * sizeof(int));
   }
   return (int)n;
 }
@@ -140,12 +116,11 @@ int sc_cmsg_creds(const sc_cmsg_item *item, struct ucred *out) {
   if (item == NULL || out == NULL) {
     return -EINVAL;
   }
-  const sc_cmsg_item it = *item;
-  if (it.level != SOL_SOCKET || it.type != SCM_CREDENTIALS || it.len != sizeof(struct ucred) ||
-      it.data == NULL) {
+  if (item->level != SOL_SOCKET || item->type != SCM_CREDENTIALS ||
+      item->len != sizeof(struct ucred) || item->data == NULL) {
     return -EINVAL;
   }
-  memcpy(out, it.data, sizeof(*out));
+  memcpy(out, item->data, sizeof(*out));
   return 0;
 }
 

@@ -8,32 +8,20 @@
 #include <string.h>
 #include <sys/types.h>
 
-#include "nocov.h"
 #include "sockcheck/error.h"
 
-/* Out of coverage tracing: its only branches are argument errors, and its loop runs
- * up to 1024 times on every send (it dominated fuzz_msghdr's trace-cmp time). */
-SC_NO_COVERAGE int sc_iov_total(const struct iovec *iov, int cnt, size_t *total) {
+int sc_iov_total(const struct iovec *iov, int cnt, size_t *total) {
   if (cnt < 0 || total == NULL) {
     return -EINVAL;
   }
   if (iov == NULL && cnt > 0) {
     return -EFAULT;
   }
-  /* One pass with no data-dependent branch: the overflow flag is accumulated and
-   * tested once (a wrapped sum is then never used), and the loop compares
-   * pointers. Arrays run to 1024 entries per call, on every send. */
   size_t sum = 0;
-  bool wrapped = false;
-  if (cnt == 0) {
-    *total = 0; /* iov may be NULL: no pointer arithmetic on it */
-    return 0;
-  }
-  for (const struct iovec *p = iov, *end = iov + cnt; p != end; p++) {
-    wrapped |= __builtin_add_overflow(sum, p->iov_len, &sum);
-  }
-  if (wrapped || sum > (size_t)SSIZE_MAX) {
-    return -EINVAL;
+  for (int i = 0; i < cnt; i++) {
+    if (__builtin_add_overflow(sum, iov[i].iov_len, &sum) || sum > (size_t)SSIZE_MAX) {
+      return -EINVAL;
+    }
   }
   *total = sum;
   return 0;
@@ -43,9 +31,7 @@ int sc_iov_advance(struct iovec **iov, int *cnt, size_t n) {
   if (iov == NULL || cnt == NULL) {
     return -EINVAL;
   }
-  /* *iov and *cnt read once, and each iovec read whole: under UBSan every member access
-   * through a pointer carries an alignment check, which fuzz builds trace as a comparison
-   * with a constant that never steers the fuzzer. */
+  /* Works on copies: *iov and *cnt change only on success. */
   struct iovec *cur = *iov;
   int c = *cnt;
   if (c < 0) {
@@ -57,8 +43,7 @@ int sc_iov_advance(struct iovec **iov, int *cnt, size_t n) {
   /* First pass only checks that n bytes remain, so a failure changes nothing. */
   size_t left = n;
   for (int i = 0; i < c && left > 0; i++) {
-    const struct iovec v = cur[i];
-    left -= (left < v.iov_len) ? left : v.iov_len;
+    left -= left < cur[i].iov_len ? left : cur[i].iov_len;
   }
   if (left > 0) {
     return -EINVAL;
@@ -66,24 +51,18 @@ int sc_iov_advance(struct iovec **iov, int *cnt, size_t n) {
   /* Skip every entry that is wholly consumed, zero-length ones included (also
    * when n is exactly the total: the result is then an empty array). */
   while (c > 0) {
-    const struct iovec v = *cur;
-    if (n < v.iov_len) {
+    if (n < cur->iov_len) {
       break;
     }
-    n -= v.iov_len;
+    n -= cur->iov_len;
     cur++;
     c--;
   }
   if (n > 0) {
     /* c > 0 here: the first pass proved n fits. Integer arithmetic on the base
      * keeps a NULL base (fake transports) free of pointer-overflow UB. */
-#ifdef SC_PLANT_BUG_IOV_ADVANCE
-    n -= 1; /* planted bug: trims one byte too few, so one byte is sent twice */
-#endif
-    struct iovec v = *cur;
-    v.iov_base = (void *)((uintptr_t)v.iov_base + n);
-    v.iov_len -= n;
-    *cur = v;
+    cur->iov_base = (void *)((uintptr_t)cur->iov_base + n);
+    cur->iov_len -= n;
   }
   *iov = cur;
   *cnt = c;

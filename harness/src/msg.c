@@ -149,9 +149,6 @@ ssize_t sc_recv_msg(const sc_transport *t, int fd, struct msghdr *msg, int flags
     if (n == -EINTR) {
       continue;
     }
-#ifdef SC_PLANT_BUG_DROP_TRUNC
-    msg->msg_flags &= ~MSG_TRUNC; /* planted bug: truncation goes unreported */
-#endif
     return n;
   }
 }

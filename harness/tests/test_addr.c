@@ -3,7 +3,6 @@
  * sc_addr), and binding (BIND-1, BIND-E1, BIND-E2, BIND-E5, X-UNBIND,
  * X-AUTOBIND). Binding uses port 0 and private temporary directories only. */
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <setjmp.h>
@@ -22,6 +21,7 @@
 
 #include "sockcheck/addr.h"
 #include "sockcheck/error.h"
+#include "sctest/fds.h"
 
 #define PATH_OFF offsetof(struct sockaddr_un, sun_path)
 
@@ -424,17 +424,6 @@ static void from_sockaddr_copies_and_zeroes(void **state) {
 
 /* ---- binding ---- */
 
-static int count_fds(void) {
-  DIR *d = opendir("/proc/self/fd");
-  assert_non_null(d);
-  int n = 0;
-  while (readdir(d) != NULL) {
-    n++;
-  }
-  closedir(d);
-  return n;
-}
-
 static int sockopt(int fd, int level, int name) {
   int v = -1;
   socklen_t len = sizeof(v);
@@ -461,9 +450,9 @@ static void bind_tcp_listener(void **state) {
   assert_true(sc_addr_format(&local, buf, sizeof(buf)) > 0);
   assert_int_equal(strncmp(buf, "127.0.0.1:", 10), 0);
   /* BIND-E1: the same port again, while listening -> EADDRINUSE, no fd left. */
-  int before = count_fds();
+  int before = (int)sc_test_count_fds(NULL);
   assert_int_equal(sc_addr_bind_socket(&local, SOCK_STREAM, 0, 16), -EADDRINUSE);
-  assert_int_equal(count_fds(), before);
+  assert_int_equal((int)sc_test_count_fds(NULL), before);
   close(fd);
 }
 
@@ -499,9 +488,9 @@ static void bind_ipv6_loopback(void **state) {
 static void bind_not_local(void **state) {
   (void)state;
   sc_addr a = parse_ok("192.0.2.1:0");
-  int before = count_fds();
+  int before = (int)sc_test_count_fds(NULL);
   assert_int_equal(sc_addr_bind_socket(&a, SOCK_STREAM, 0, 4), -EADDRNOTAVAIL);
-  assert_int_equal(count_fds(), before);
+  assert_int_equal((int)sc_test_count_fds(NULL), before);
 }
 
 static void bind_bad_arguments(void **state) {
@@ -553,9 +542,9 @@ static void bind_unix_paths(void **state) {
   char out[SC_ADDR_TEXT_MAX];
   assert_true(sc_addr_format(&local, out, sizeof(out)) > 0);
   assert_string_equal(out, text);
-  int before = count_fds();
+  int before = (int)sc_test_count_fds(NULL);
   assert_int_equal(sc_addr_bind_socket(&a, SOCK_STREAM, 0, 8), -EADDRINUSE);
-  assert_int_equal(count_fds(), before);
+  assert_int_equal((int)sc_test_count_fds(NULL), before);
   snprintf(text, sizeof(text), "unix:%s/missing/s", dir);
   a = parse_ok(text);
   assert_int_equal(sc_addr_bind_socket(&a, SOCK_DGRAM, 0, 0), -ENOENT);
@@ -567,7 +556,7 @@ static void bind_unix_paths(void **state) {
   snprintf(text, sizeof(text), "unix:%s/f/s", dir);
   a = parse_ok(text);
   assert_int_equal(sc_addr_bind_socket(&a, SOCK_DGRAM, 0, 0), -ENOTDIR);
-  assert_int_equal(count_fds(), before);
+  assert_int_equal((int)sc_test_count_fds(NULL), before);
   close(fd);
   snprintf(file, sizeof(file), "%s/s", dir);
   assert_int_equal(unlink(file), 0);

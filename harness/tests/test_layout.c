@@ -16,7 +16,7 @@
 
 #include <cmocka.h>
 
-#include "sockcheck/layout.h"
+#include "sctest/layout.h"
 
 static sc_layout make(unsigned kind, unsigned nonblock) {
   sc_layout l;

@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "sockcheck/layout.h"
-#include "sockcheck/oracle.h"
+#include "sctest/layout.h"
+#include "sctest/oracle.h"
 
 static sc_oracle g_m;
 

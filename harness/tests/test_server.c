@@ -14,7 +14,6 @@
 
 #include <stdbool.h>
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -35,6 +34,7 @@
 #include "sockcheck/addr.h"
 #include "sockcheck/error.h"
 #include "sockcheck/server.h"
+#include "sctest/fds.h"
 
 #define IO_TIMEOUT_S 5
 #define JOIN_TIMEOUT_S 10
@@ -50,17 +50,6 @@ typedef struct harness {
   size_t log_len;
   bool memfd_log; /* cfg.log_fd is configure()'s memfd (read into log_buf at stop) */
 } harness;
-
-static int count_fds(void) {
-  DIR *d = opendir("/proc/self/fd");
-  assert_non_null(d);
-  int n = 0;
-  while (readdir(d) != NULL) {
-    n++;
-  }
-  assert_int_equal(closedir(d), 0);
-  return n;
-}
 
 static void *server_thread(void *arg) {
   harness *h = arg;
@@ -199,7 +188,7 @@ static void test_bad_config(void **state) {
 
 static void test_many_clients(void **state) {
   (void)state;
-  int fds_before = count_fds();
+  int fds_before = (int)sc_test_count_fds(NULL);
   harness h;
   configure(&h, 0, 0, 0);
   start(&h);
@@ -238,7 +227,7 @@ static void test_many_clients(void **state) {
   assert_non_null(strstr(h.log_buf, want));
   assert_non_null(strstr(h.log_buf, "closed (eof)\n"));
   finish(&h);
-  assert_int_equal(count_fds(), fds_before);
+  assert_int_equal((int)sc_test_count_fds(NULL), fds_before);
 }
 
 /* A message filling the whole recv buffer is still one message, one "ok". */
@@ -400,7 +389,7 @@ static void test_non_reader_does_not_block(void **state) {
 /* Stop with clients connected: every client is closed, rc 0, no fd leaks. */
 static void test_clean_stop(void **state) {
   (void)state;
-  int fds_before = count_fds();
+  int fds_before = (int)sc_test_count_fds(NULL);
   harness h;
   configure(&h, 0, 0, 0);
   start(&h);
@@ -418,22 +407,7 @@ static void test_clean_stop(void **state) {
     assert_int_equal(close(c[i]), 0);
   }
   finish(&h);
-  assert_int_equal(count_fds(), fds_before);
-}
-
-static int highest_fd(void) {
-  DIR *d = opendir("/proc/self/fd");
-  assert_non_null(d);
-  int hi = -1;
-  struct dirent *e;
-  while ((e = readdir(d)) != NULL) {
-    int fd = atoi(e->d_name);
-    if (fd > hi) {
-      hi = fd;
-    }
-  }
-  assert_int_equal(closedir(d), 0);
-  return hi;
+  assert_int_equal((int)sc_test_count_fds(NULL), fds_before);
 }
 
 /* The server in a child with a tiny descriptor limit: clients beyond it are
@@ -450,7 +424,7 @@ static void test_emfile(void **state) {
     (void)close(stopp[1]);
     /* Room for epoll, the spare descriptor and two clients. */
     /* Fill the holes below the highest descriptor so the limit is exact. */
-    int hi = highest_fd();
+    int hi = sc_test_highest_fd();
     for (int i = 0; i <= hi; i++) {
       int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
       if (fd < 0) {

@@ -11,6 +11,10 @@
 extern "C" {
 #endif
 
+/* Defined by <sys/socket.h> only with _GNU_SOURCE: declared here so this header stands
+ * alone; callers that pass credentials include it with _GNU_SOURCE. */
+struct ucred;
+
 /* The kernel's limit on descriptors in one SCM_RIGHTS message (SCM_MAX_FD). */
 #define SC_CMSG_MAX_FDS 253
 

@@ -1,8 +1,8 @@
-#include "support/seen.h"
+#include "sctest/seen.h"
 
 #include <string.h>
 
-#include "support/check.h"
+#include "sctest/nocov.h"
 
 /* Two independent multiply-xorshift hashes of p[0..n), one 8-byte word per step. */
 SC_NO_COVERAGE static void fingerprint(const unsigned char *p, size_t n, uint64_t *h1,

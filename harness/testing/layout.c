@@ -12,14 +12,14 @@
  *              RECV 0 PEEK 1 TRUNC 2 WAITALL 3 DONTWAIT 4 CMSG_CLOEXEC
  * Random bytes mostly give short layouts (1-2 ops, 0-3 iovecs per list): most executions
  * stay cheap, while any length up to the maxima stays reachable. */
-#include "sockcheck/layout.h"
+#include "sctest/layout.h"
 
 #include <errno.h>
 #include <limits.h>
 #include <string.h>
 #include <sys/socket.h>
 
-#include "nocov.h"
+#include "sctest/nocov.h"
 
 static const int send_flag_bits[] = {MSG_DONTWAIT, MSG_NOSIGNAL, MSG_EOR, MSG_MORE};
 static const int recv_flag_bits[] = {MSG_PEEK, MSG_TRUNC, MSG_WAITALL, MSG_DONTWAIT,

@@ -13,7 +13,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
-#include "sockcheck/layout.h"
+#include "sctest/layout.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -8,7 +8,7 @@
  *   udp:       length > 65535 > name (EINVAL) > cmsg (EINVAL; SCM_RIGHTS ignored)
  *              > payload > 65507 (EMSGSIZE) > own SHUT_WR
  *              (EPIPE) > EFAULT; ECONNREFUSED may come at any call once the peer closed. */
-#include "sockcheck/oracle.h"
+#include "sctest/oracle.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -17,7 +17,7 @@
 
 #include "sockcheck/error.h"
 #include "sockcheck/iov.h"
-#include "nocov.h"
+#include "sctest/nocov.h"
 
 SC_NO_COVERAGE void sc_oracle_init(sc_oracle *m, unsigned kind, bool nonblock) {
   m->kind = (uint8_t)(kind % SC_LAYOUT_KIND_COUNT);

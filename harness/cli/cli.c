@@ -1,5 +1,5 @@
 /* Helpers shared by the command-line programs (see sockcheck/cli.h). */
-#include "sockcheck/cli.h"
+#include "cli.h"
 
 #include <errno.h>
 #include <netinet/in.h>

@@ -2,8 +2,8 @@
  * 128-bit fingerprints in a fixed table. For targets whose expensive checks are a pure
  * function of some bytes (a decoded layout, a built control buffer): each distinct value
  * is checked once per process, repeats are skipped. */
-#ifndef SOCKCHECK_FUZZ_SEEN_H
-#define SOCKCHECK_FUZZ_SEEN_H
+#ifndef SCTEST_SEEN_H
+#define SCTEST_SEEN_H
 
 #include <stdbool.h>
 #include <stddef.h>

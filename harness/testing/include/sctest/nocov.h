@@ -3,8 +3,8 @@
  * branches say nothing about behaviour: decisions stay instrumented, they steer the
  * fuzzers. noinline: inlined into an instrumented caller, the body would be instrumented
  * after all. (Fuzz targets have the same macro in fuzz/support/check.h.) */
-#ifndef SOCKCHECK_SRC_NOCOV_H
-#define SOCKCHECK_SRC_NOCOV_H
+#ifndef SCTEST_NOCOV_H
+#define SCTEST_NOCOV_H
 
 #if defined(__clang__)
 #define SC_NO_COVERAGE __attribute__((no_sanitize("coverage"), noinline))
