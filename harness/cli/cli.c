@@ -105,7 +105,10 @@ int sc_cli_bind_addr(const char *bind, const char *port_text, sc_addr *out, char
     return -EINVAL;
   }
   sc_addr a;
-  if (sc_cli_hostport(text, cap, bind, port_text) < 0 || sc_addr_parse(text, &a) != 0) {
+  /* A local (AF_UNIX) name is always a whole address: "@NAME" + ":PORT" would parse as
+   * the abstract name "NAME:PORT". */
+  bool local = bind[0] == '@' || strncmp(bind, "unix:", 5) == 0;
+  if (local || sc_cli_hostport(text, cap, bind, port_text) < 0 || sc_addr_parse(text, &a) != 0) {
     /* Not a bare host: a whole address, whose port may only agree with PORT. */
     if (sc_addr_parse(bind, &a) != 0) {
       return -EINVAL;

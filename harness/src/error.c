@@ -66,11 +66,10 @@ static const err_entry table[] = {
 #undef E
 
 static const err_entry *find(int err) {
-  if (err < 0) {
-    err = -err;
-  }
+  /* In long: -INT_MIN does not fit in an int. */
+  long num = err < 0 ? -(long)err : err;
   for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
-    if (table[i].num == err) {
+    if (table[i].num == num) {
       return &table[i];
     }
   }
