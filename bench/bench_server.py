@@ -1,151 +1,248 @@
 #!/usr/bin/python3
-"""Benchmark of sockcheck-ok-server: throughput, latency and memory.
+"""sockcheck-ok-server against redis-server, the server people know (figures, no pass/fail).
 
-Prints figures only (no pass/fail), each beside its saved baseline from
-bench/baseline_server.json when that file exists (--save-baseline writes it).
+Both servers run side by side on loopback for the whole bench: the ok-server on a port it
+gets from the kernel (port 0, read from its "listening on" line), redis-server (no
+persistence: --save '' --appendonly no) on a port the kernel handed out to a bind(port 0)
+that was then released (retried if redis loses it in between). One load generator drives
+both, bench_loadgen (bench/loadgen.c): N connections in lockstep over epoll, each sending
+a request and waiting for the whole reply ("hello" -> "ok", "PING\\r\\n" -> "+PONG\\r\\n").
 
-  clients    N clients on loopback doing ping-pong ("x" -> "ok") for --seconds
-  msgs/s     replies received per second, all clients together
-  p50/p99    round-trip latency in microseconds
-  rss        the server's peak RSS (VmHWM) before and after a client that sends
-             --flood 4 KiB messages and never reads a reply (must stay flat: replies are
-             a count, and reading pauses under backpressure)
+For each N in --conns, --rounds runs per server, alternating which goes first, --seconds
+each. A row gives the medians over the rounds: requests/s, p50/p99 latency, and the CPU
+time each server spent per request (utime+stime of /proc/<pid>/stat over the run, all its
+threads), with the ok-server/redis ratios. Then --idle connections held open on each
+server (one round trip each, so the server has taken them): its RSS growth per connection.
+RLIMIT_NOFILE is raised for that (the hard limit too when allowed); when it cannot be, the
+most connections the limit allows are used and the bench says so.
+
+Every process started here is in its own session, dies with this one (PR_SET_PDEATHSIG)
+and is stopped (SIGTERM, then SIGKILL) and reaped before the bench exits.
+  bench_server.py --bin-dir build/default/bin --loadgen build/default/bench/bench_loadgen
 """
 import argparse
-import json
+import ctypes
 import os
+import resource
 import selectors
+import signal
 import socket
+import statistics
 import subprocess
 import sys
+import tempfile
+import threading
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-BASELINE = os.path.join(HERE, "baseline_server.json")
+READY_TIMEOUT = 15
+STOP_TIMEOUT = 10
+PR_SET_PDEATHSIG = 1
+LIBC = ctypes.CDLL(None, use_errno=True)
 
 
-def start_server(bin_dir):
-    proc = subprocess.Popen([os.path.join(bin_dir, "sockcheck-ok-server"), "0", "--bind", "127.0.0.1:0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    sel = selectors.DefaultSelector()
-    sel.register(proc.stdout, selectors.EVENT_READ)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if not sel.select(timeout=deadline - time.monotonic()):
-            break
-        line = proc.stdout.readline()
-        if not line:
-            break
-        if line.startswith("listening on "):
-            port = int(line.rsplit(":", 1)[1])
-            return proc, port
-    proc.kill()
-    sys.exit("bench: the server did not report 'listening on' within 10 s")
+def die_with_parent():
+    LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-def peak_rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return -1
+class Server:
+    """A server process whose stdout is drained by a thread (the ok-server prints a line per
+    client); ready() waits, bounded, for the line that says it accepts connections."""
+
+    def __init__(self, name, argv, ready_marker, request, reply):
+        self.name, self.request, self.reply = name, request, reply
+        self.lines, self.port = [], None
+        self._ready = threading.Event()
+        self._marker = ready_marker
+        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                     stderr=subprocess.STDOUT, text=True, errors="replace",
+                                     start_new_session=True, preexec_fn=die_with_parent)
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
+
+    def _drain(self):
+        for line in self.proc.stdout:
+            if len(self.lines) < 200:
+                self.lines.append(line.rstrip("\n"))
+            if not self._ready.is_set() and self._marker in line:
+                if self.port is None:
+                    self.port = int(line.strip().rsplit(":", 1)[1])
+                self._ready.set()
+        self._ready.set()  # EOF: the process is gone; ready() tells which
+
+    def ready(self):
+        self._ready.wait(READY_TIMEOUT)
+        return self.proc.poll() is None and self.port is not None and self._ready.is_set()
+
+    def cpu_seconds(self):
+        with open(f"/proc/{self.proc.pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def rss_kib(self):
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        raise RuntimeError(f"{self.name}: no VmRSS")
+
+    def stop(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(STOP_TIMEOUT)
+        self._reader.join(STOP_TIMEOUT)
 
 
-def ping_pong(port, clients, seconds):
-    sel = selectors.DefaultSelector()
-    socks = []
-    for _ in range(clients):
-        s = socket.create_connection(("127.0.0.1", port), timeout=5)
-        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        s.setblocking(False)
-        socks.append(s)
-        sel.register(s, selectors.EVENT_READ, {"t0": 0.0, "got": b""})
-    lat = []
-    replies = 0
-    end = time.monotonic() + seconds
-    for s in socks:
-        sel.get_key(s).data["t0"] = time.monotonic()
-        s.send(b"x")
-    while time.monotonic() < end:
-        for key, _ in sel.select(timeout=1.0):
-            d = key.data
-            chunk = key.fileobj.recv(64)
-            if not chunk:
-                sys.exit("bench: server closed a client")
-            d["got"] += chunk
-            while len(d["got"]) >= 2:
-                d["got"] = d["got"][2:]
-                now = time.monotonic()
-                lat.append(now - d["t0"])
-                replies += 1
-                d["t0"] = now
-                key.fileobj.send(b"x")
-    for s in socks:
-        s.close()
-    lat.sort()
-    return replies / seconds, lat[len(lat) // 2] * 1e6, lat[int(len(lat) * 0.99)] * 1e6
+def kernel_port():
+    """A port the kernel picks for bind(port 0) on loopback, released for the caller."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
-def flood_without_reading(port, count):
-    # A small receive buffer so the unread replies back up sooner. The server's
-    # own socket send buffer still absorbs megabytes of "ok"s before it owes any
-    # and pauses reading, so the figure shows how much got in, not a limit.
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-    s.settimeout(5)
-    s.connect(("127.0.0.1", port))
-    s.settimeout(0.5)
-    sent = 0
+def start_ok(bin_dir):
+    s = Server("ok-server", [os.path.join(bin_dir, "sockcheck-ok-server"), "0", "--bind", "127.0.0.1:0"],
+               "listening on ", "hello", "ok")
+    if not s.ready():
+        s.stop()
+        sys.exit(f"bench: sockcheck-ok-server did not start: {s.lines[-3:]}")
+    return s
+
+
+def start_redis(redis, workdir, maxclients):
+    for _ in range(3):
+        port = kernel_port()
+        s = Server("redis", [redis, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                             "--appendonly", "no", "--dir", workdir, "--logfile", "", "--daemonize", "no",
+                             "--maxclients", str(maxclients)],
+                   "Ready to accept connections", "PING\\r\\n", "+PONG\\r\\n")
+        s.port = port
+        if s.ready():
+            return s
+        s.stop()  # most likely another process took the port in between: try another
+    sys.exit(f"bench: redis-server did not start: {s.lines[-3:]}")
+
+
+def run_load(loadgen, server, conns, seconds):
+    cpu0 = server.cpu_seconds()
+    r = subprocess.run([loadgen, "--port", str(server.port), "--conns", str(conns), "--seconds", str(seconds),
+                        "--request", server.request, "--reply", server.reply],
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                       timeout=seconds + 60, preexec_fn=die_with_parent, check=False)
+    cpu = server.cpu_seconds() - cpu0
+    if r.returncode != 0:
+        sys.exit(f"bench: loadgen against {server.name} failed: {r.stdout.strip()}")
+    fig = dict(kv.split("=") for kv in r.stdout.split())
+    n = int(fig["requests"])
+    return {"rps": float(fig["rps"]), "p50": float(fig["p50_us"]), "p99": float(fig["p99_us"]),
+            "cpu_us": 1e6 * cpu / n if n else float("nan")}
+
+
+def idle_rss(loadgen, server, n):
+    """RSS growth per connection (bytes) while n connections are held open on server."""
+    rss0 = server.rss_kib()
+    gen = subprocess.Popen([loadgen, "--port", str(server.port), "--idle", str(n), "--request", server.request,
+                            "--reply", server.reply], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, text=True, preexec_fn=die_with_parent)
     try:
-        for _ in range(count):
-            s.sendall(b"y" * 4096)
-            sent += 1
-    except (socket.timeout, BlockingIOError):
-        pass  # the server stopped reading: backpressure reached us
-    return s, sent
+        sel = selectors.DefaultSelector()
+        sel.register(gen.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + 120
+        line = ""
+        while time.monotonic() < deadline and sel.select(deadline - time.monotonic()):
+            line = gen.stdout.readline()
+            if not line or line.startswith("ready"):
+                break
+        if not line.startswith("ready"):
+            sys.exit(f"bench: {n} idle connections to {server.name} failed: {line.strip()}")
+        return (server.rss_kib() - rss0) * 1024 / n
+    finally:
+        gen.stdin.close()
+        try:
+            gen.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            gen.kill()
+            gen.wait(STOP_TIMEOUT)
+
+
+def raise_nofile(want):
+    """Raises this process's RLIMIT_NOFILE (inherited by the servers) to want if allowed;
+    returns the soft limit in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    for new in ((max(soft, want), max(hard, want)), (min(max(soft, want), hard), hard)):
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, new)
+            break
+        except (ValueError, OSError):
+            continue
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def med(rows, key):
+    return statistics.median(r[key] for r in rows)
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--bin-dir", required=True)
-    ap.add_argument("--clients", type=int, default=50)
-    ap.add_argument("--seconds", type=float, default=5.0)
-    ap.add_argument("--flood", type=int, default=50000, help="4 KiB messages the flooder tries to send")
-    ap.add_argument("--save-baseline", action="store_true")
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--bin-dir", required=True, help="where sockcheck-ok-server is")
+    ap.add_argument("--loadgen", required=True, help="the bench_loadgen program")
+    ap.add_argument("--redis", default="redis-server")
+    ap.add_argument("--conns", default="1,16,64,256", help="connection counts, comma-separated")
+    ap.add_argument("--seconds", type=int, default=2, help="length of one run")
+    ap.add_argument("--rounds", type=int, default=3, help="runs per server and connection count")
+    ap.add_argument("--idle", type=int, default=10000, help="idle connections for the RSS figure (0: skip)")
     a = ap.parse_args()
-    proc, port = start_server(a.bin_dir)
     try:
-        rss0 = peak_rss_kib(proc.pid)
-        mps, p50, p99 = ping_pong(port, a.clients, a.seconds)
-        rss1 = peak_rss_kib(proc.pid)
-        flood_sock, sent = flood_without_reading(port, a.flood)
-        mps2, _, _ = ping_pong(port, 4, 1.0)  # others still served during the flood
-        rss2 = peak_rss_kib(proc.pid)
-        flood_sock.close()
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-    figures = {
-        f"ping-pong msgs/s ({a.clients} clients)": round(mps),
-        "latency p50 us": round(p50),
-        "latency p99 us": round(p99),
-        "server peak RSS KiB at start": rss0,
-        "server peak RSS KiB after ping-pong": rss1,
-        f"flood: 4 KiB messages a never-reading client got in (of {a.flood})": sent,
-        "msgs/s for 4 other clients during the flood": round(mps2),
-        "server peak RSS KiB after the flood": rss2,
-    }
-    base = {}
-    if os.path.exists(BASELINE):
-        with open(BASELINE) as f:
-            base = json.load(f)
-    print(f"{'figure':<62} {'now':>10} {'baseline':>10}")
-    for k, v in figures.items():
-        print(f"{k:<62} {v:>10} {base.get(k, '-'):>10}")
-    if a.save_baseline:
-        with open(BASELINE, "w") as f:
-            json.dump(figures, f, indent=1)
-        print(f"baseline saved to {BASELINE}")
+        conns = [int(c) for c in a.conns.split(",")]
+    except ValueError:
+        ap.error("--conns: comma-separated positive integers")
+    if not conns or min(conns) < 1 or a.seconds < 1 or a.rounds < 1 or a.idle < 0:
+        ap.error("--conns, --seconds and --rounds must be positive, --idle not negative")
+    for path in (os.path.join(a.bin_dir, "sockcheck-ok-server"), a.loadgen):
+        if not os.access(path, os.X_OK):
+            sys.exit(f"bench: {path} missing (build it first)")
+
+    # Both servers and the generator hold max(conns) or --idle sockets, plus a margin.
+    want = max(max(conns), a.idle) + 256
+    limit = raise_nofile(want)
+    idle = a.idle
+    if limit < want:
+        idle = max(0, min(a.idle, limit - 256))
+        print(f"bench: RLIMIT_NOFILE cannot be raised past {limit}: {idle} idle connections instead of {a.idle}")
+
+    servers = []
+    with tempfile.TemporaryDirectory(prefix="sc-bench-redis-") as workdir:
+        try:
+            servers.append(start_ok(a.bin_dir))
+            servers.append(start_redis(a.redis, workdir, want))
+            ok, redis = servers
+            print(f"ok-server pid {ok.proc.pid} port {ok.port}; redis-server pid {redis.proc.pid} port {redis.port}; "
+                  f"{a.rounds} alternating runs of {a.seconds} s per row, medians")
+            print(f"{'conns':>5} | {'req/s ok':>9} {'redis':>9} {'ok/redis':>8} | {'p50 us ok':>9} {'redis':>7} | "
+                  f"{'p99 us ok':>9} {'redis':>7} | {'CPU us/req ok':>13} {'redis':>7} {'ok/redis':>8}")
+            for n in conns:
+                res = {ok.name: [], redis.name: []}
+                for rnd in range(a.rounds):
+                    for s in (servers if rnd % 2 == 0 else servers[::-1]):
+                        res[s.name].append(run_load(a.loadgen, s, n, a.seconds))
+                o, r = res[ok.name], res[redis.name]
+                print(f"{n:>5} | {med(o, 'rps'):>9.0f} {med(r, 'rps'):>9.0f} {med(o, 'rps') / med(r, 'rps'):>7.2f}x | "
+                      f"{med(o, 'p50'):>9.1f} {med(r, 'p50'):>7.1f} | {med(o, 'p99'):>9.1f} {med(r, 'p99'):>7.1f} | "
+                      f"{med(o, 'cpu_us'):>13.2f} {med(r, 'cpu_us'):>7.2f} {med(o, 'cpu_us') / med(r, 'cpu_us'):>7.2f}x",
+                      flush=True)
+            if idle > 0:
+                per = {s.name: idle_rss(a.loadgen, s, idle) for s in servers}
+                print(f"{idle} idle connections, RSS growth per connection: ok-server {per[ok.name]:.0f} B, "
+                      f"redis {per[redis.name]:.0f} B, ok/redis {per[ok.name] / per[redis.name]:.2f}x")
+        finally:
+            for s in servers:
+                s.stop()
+    left = [s.name for s in servers if s.proc.poll() is None]
+    if left:
+        sys.exit(f"bench: still running: {left}")
 
 
 if __name__ == "__main__":

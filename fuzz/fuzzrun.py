@@ -27,20 +27,27 @@ def build(build_dir, target, configure_args):
     return exe
 
 
-def patched_tree(patch, dest):
-    """A scratch copy at dest of the tree's sources (tracked and new files, as git lists
-    them) with patch applied (patch -p1). Returns dest. The product sources themselves
-    never carry planted bugs."""
+def copy_tree(dest, skip=("build/",)):
+    """A scratch copy at dest of the tree's files as git lists them (tracked and new), less
+    the paths starting with one of skip. Returns dest."""
     r = run(["git", "ls-files", "-co", "--exclude-standard"], 60)
     assert r.returncode == 0, r.stdout
     if os.path.exists(dest):
         shutil.rmtree(dest)
     for rel in r.stdout.splitlines():
         src = os.path.join(ROOT, rel)
-        if rel.startswith(("build/", "corpus/")) or not os.path.isfile(src):
+        if rel.startswith(skip) or not os.path.isfile(src):
             continue
         os.makedirs(os.path.dirname(os.path.join(dest, rel)), exist_ok=True)
         shutil.copy2(src, os.path.join(dest, rel))
+    return dest
+
+
+def patched_tree(patch, dest):
+    """A scratch copy at dest of the tree's sources (tracked and new files, as git lists
+    them) with patch applied (patch -p1). Returns dest. The product sources themselves
+    never carry planted bugs."""
+    copy_tree(dest, skip=("build/", "corpus/"))
     r = run(["patch", "-p1", "--forward", "--batch", "-i", patch], 60, cwd=dest)
     assert r.returncode == 0, f"{patch} does not apply:\n{r.stdout}"
     return dest
