@@ -4,16 +4,18 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/uio.h>
 
 #include "sctest/nocov.h"
+#include "sockcheck/error.h"
 
 SC_NO_COVERAGE static sc_fake_step next_step(sc_fake *f, sc_fake_call call) {
   sc_fake_step s = SC_FAKE_STEP_ALL;
   if (f->script != NULL) {
-    if (!f->script(f, call, &s)) {
+    if (!f->script(f->script_arg, call, &s)) {
       s = SC_FAKE_STEP_ALL;
     }
   } else if (call == SC_FAKE_WAIT) {
@@ -31,8 +33,7 @@ SC_NO_COVERAGE static sc_fake_rec *begin(sc_fake *f, sc_fake_call call, int fd) 
   sc_fake_rec *r = NULL;
   if (f->ncalls < SC_FAKE_MAX_RECS) {
     r = &f->recs[f->ncalls];
-    memset(r, 0, sizeof(*r));
-    r->call = call;
+    *r = (sc_fake_rec){.call = call};
     r->fd = fd;
     r->at_ms = f->now;
   }
@@ -271,4 +272,41 @@ size_t sc_fake_count(const sc_fake *f, sc_fake_call call) {
     n += f->recs[i].call == call;
   }
   return n;
+}
+
+void sc_fake_describe(sc_fake_step step, sc_fake_call call, char *buf, size_t cap) {
+  const char *io = call == SC_FAKE_SENDMSG ? "take" : "deliver";
+  char ms[40] = "";
+  if (step.ms == SC_FAKE_WHOLE_TIMEOUT) {
+    snprintf(ms, sizeof(ms), " after its whole timeout");
+  } else if (step.ms > 0 || call == SC_FAKE_WAIT) {
+    snprintf(ms, sizeof(ms), " after %lld ms", step.ms);
+  }
+  switch (step.act) {
+    case SC_FAKE_ALL:
+      snprintf(buf, cap, "%s%s", call == SC_FAKE_WAIT ? "ready" : io,
+               call == SC_FAKE_WAIT ? ms : " all");
+      break;
+    case SC_FAKE_BYTES:
+      snprintf(buf, cap, "%s %zu bytes%s", io, step.n, ms);
+      break;
+    case SC_FAKE_EOF:
+      snprintf(buf, cap, "end of stream%s", ms);
+      break;
+    case SC_FAKE_ERR:
+      snprintf(buf, cap, "%s%s", sc_err_name((int)step.n), ms);
+      break;
+    case SC_FAKE_CLAIM:
+      snprintf(buf, cap, "claim %zu bytes%s", step.n, ms);
+      break;
+    case SC_FAKE_READY:
+      snprintf(buf, cap, "ready%s", ms);
+      break;
+    case SC_FAKE_TIMEOUT:
+      snprintf(buf, cap, "timed out%s", ms);
+      break;
+    default:
+      snprintf(buf, cap, "?");
+      break;
+  }
 }

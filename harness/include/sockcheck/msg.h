@@ -28,16 +28,17 @@ extern "C" {
 
 /* Sends every byte of msg's iovecs exactly once and in order, advancing over
  * short writes on a private copy (the caller's msghdr and iovec array are never
- * written). msg_name goes with every call; msg_control with every call until
- * one succeeds (a call that fails with EINTR or EAGAIN sent nothing), never
- * after. At least one sendmsg is made, even for 0 bytes (an empty datagram).
- * EINTR is retried, EAGAIN waits for POLLOUT (see above). Returns the total
- * sent, or -errno: -EMSGSIZE for more than SC_IOV_MAX iovecs and -EINVAL if the
- * total exceeds SSIZE_MAX (both before any call), -EAGAIN / -ETIMEDOUT as above,
- * -EIO if the transport reports 0 bytes sent for a nonzero remainder or more
- * than it was offered, otherwise the error the transport or its wait returned.
- * *sent (if not NULL) always holds the bytes the transport accepted: the return
- * value on success, the prefix sent before the failure otherwise. */
+ * written); every call offers all the bytes that remain. msg_name goes with
+ * every call; msg_control with every call until one succeeds (a call that
+ * fails with EINTR or EAGAIN sent nothing), never after. At least one sendmsg
+ * is made, even for 0 bytes (an empty datagram). EINTR is retried, EAGAIN
+ * waits for POLLOUT (see above). Returns the total sent, or -errno: -EMSGSIZE
+ * for more than SC_IOV_MAX iovecs and -EINVAL if the total exceeds SSIZE_MAX
+ * (both before any call), -EAGAIN / -ETIMEDOUT as above, -EIO if the transport
+ * reports 0 bytes sent for a nonzero remainder or more than it was offered,
+ * otherwise the error the transport or its wait returned. *sent (if not NULL)
+ * always holds the bytes the transport accepted: the return value on success,
+ * the prefix sent before the failure otherwise. */
 ssize_t sc_send_all(const sc_transport *t, int fd, const struct msghdr *msg, int flags,
                     int timeout_ms, size_t *sent);
 

@@ -72,8 +72,9 @@ typedef struct sc_fake_rec {
 
 typedef struct sc_fake sc_fake;
 
-/* The next step for a call: true with *step set, false once the script has ended. */
-typedef bool (*sc_fake_script_fn)(sc_fake *f, sc_fake_call call, sc_fake_step *step);
+/* The next step for a call, from the script's own cursor in arg: true with *step set, false
+ * once the script has ended. */
+typedef bool (*sc_fake_script_fn)(void *arg, sc_fake_call call, sc_fake_step *step);
 
 struct sc_fake {
   sc_transport t; /* give &f->t to the library; t.ctx is f */
@@ -110,6 +111,10 @@ void sc_fake_init(sc_fake *f);
  * waits. */
 void sc_fake_script_io(sc_fake *f, const sc_fake_step *steps, size_t n);
 void sc_fake_script_waits(sc_fake *f, const sc_fake_step *steps, size_t n);
+
+/* Writes what step does as the answer to a call of that kind ("take 3 bytes", "EINTR after
+ * 5 ms", "ready after 0 ms", ...) into buf, always NUL-terminated. */
+void sc_fake_describe(sc_fake_step step, sc_fake_call call, char *buf, size_t cap);
 
 /* Calls of one kind recorded so far. */
 size_t sc_fake_count(const sc_fake *f, sc_fake_call call);
