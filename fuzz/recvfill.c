@@ -149,7 +149,7 @@ SC_NO_COVERAGE static void check_recv_fill(const recvfill_case *rc, const sc_fak
                                            size_t got) {
   sc_wm_cursor c = {.sched = rc->sched, .len = rc->sched_len, .pos = 0, .unit = rc->unit};
   sc_wm wm;
-  sc_wm_init(&wm, f, SC_FAKE_EPOCH, &c, SC_FAKE_RECVMSG, POLLIN, rc->timeout_ms);
+  sc_wm_init(&wm, f, SC_FAKE_EPOCH, &c, SC_FAKE_RECVMSG, POLLIN, rc->timeout_ms, ret);
   ssize_t want = 0;
   const char *why = "a total of 0: nothing to receive";
   size_t done = 0;

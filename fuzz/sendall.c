@@ -209,7 +209,7 @@ SC_NO_COVERAGE static void check_send_all(const sendall_case *sc, const struct m
                                           size_t sent) {
   sc_wm_cursor c = {.sched = sc->sched, .len = sc->sched_len, .pos = 0, .unit = sc->unit};
   sc_wm wm;
-  sc_wm_init(&wm, f, SC_FAKE_EPOCH, &c, SC_FAKE_SENDMSG, POLLOUT, sc->timeout_ms);
+  sc_wm_init(&wm, f, SC_FAKE_EPOCH, &c, SC_FAKE_SENDMSG, POLLOUT, sc->timeout_ms, ret);
   ssize_t want = 0;
   const char *why = "";
   size_t done = 0;
@@ -229,7 +229,7 @@ SC_NO_COVERAGE static void check_send_all(const sendall_case *sc, const struct m
         int e = sc_wm_after_error(&wm, (int)s.n);
         if (e < 0) {
           want = e;
-          why = "an error, a timeout or EAGAIN with timeout 0";
+          why = wm.why;
           break;
         }
       } else {

@@ -90,8 +90,10 @@ SC_NO_COVERAGE const char *sc_wm_call_name(sc_fake_call call) {
 }
 
 SC_NO_COVERAGE void sc_wm_init(sc_wm *wm, const sc_fake *f, long long start, sc_wm_cursor *cursor,
-                               sc_fake_call io_call, short events, int timeout_ms) {
+                               sc_fake_call io_call, short events, int timeout_ms, ssize_t ret) {
   wm->f = f;
+  wm->ret = ret;
+  wm->why = "";
   wm->script = sc_wm_script;
   wm->script_arg = cursor;
   wm->io_call = io_call;
@@ -114,8 +116,10 @@ SC_NO_COVERAGE static sc_fake_step next(sc_wm *wm, sc_fake_call call) {
  * at the model's clock. */
 SC_NO_COVERAGE static const sc_fake_rec *expect(sc_wm *wm, sc_fake_call call) {
   const sc_fake *f = wm->f;
-  SC_FUZZ_CHECK(wm->i < f->ncalls, "call %zu: the library stopped; a %s was due at %lld", wm->i,
-                sc_wm_call_name(call), wm->now);
+  SC_FUZZ_CHECK(wm->i < f->ncalls,
+                "call %zu: the library stopped (returning %zd, %s); a %s was due at %lld", wm->i,
+                wm->ret, wm->ret < 0 ? sc_err_name((int)wm->ret) : "a count", sc_wm_call_name(call),
+                wm->now);
   SC_FUZZ_CHECK(wm->i < SC_FAKE_MAX_RECS, "more than %d calls", SC_FAKE_MAX_RECS);
   const sc_fake_rec *r = &f->recs[wm->i];
   SC_FUZZ_CHECK(r->call == call, "call %zu: %s at %lld, the rules call for a %s", wm->i,
@@ -147,15 +151,18 @@ SC_NO_COVERAGE int sc_wm_after_error(sc_wm *wm, int err) {
     return 0;
   }
   if (err != EAGAIN && err != EWOULDBLOCK) {
+    wm->why = "the transport failed";
     return -err;
   }
   if (wm->timeout_ms == 0) {
+    wm->why = "EAGAIN with timeout 0";
     return -EAGAIN;
   }
   for (;;) {
     int left = -1;
     if (wm->timeout_ms > 0) {
       if (wm->now >= wm->deadline) {
+        wm->why = "the deadline was reached before a wait";
         return -ETIMEDOUT;
       }
       left = (int)(wm->deadline - wm->now);
@@ -176,9 +183,11 @@ SC_NO_COVERAGE int sc_wm_after_error(sc_wm *wm, int err) {
         if ((int)s.n == EINTR) {
           continue;
         }
+        wm->why = "a wait failed";
         return -(int)s.n;
       case SC_FAKE_TIMEOUT:
         if (left >= 0) {
+          wm->why = "a wait timed out";
           return -ETIMEDOUT;
         }
         return 0;
@@ -189,6 +198,7 @@ SC_NO_COVERAGE int sc_wm_after_error(sc_wm *wm, int err) {
       case SC_FAKE_EOF:
       case SC_FAKE_CLAIM:
       default:
+        wm->why = "a wait failed";
         return -EPROTO; /* the fake's answer to a step that fits no wait */
     }
   }

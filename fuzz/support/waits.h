@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "sctest/fake_transport.h"
 
@@ -60,19 +61,22 @@ typedef struct sc_wm {
   long long deadline; /* timeout_ms > 0 */
   long long now;      /* the model's clock */
   size_t i;           /* the next record to compare */
+  ssize_t ret;        /* what the library returned (for the messages) */
+  const char *why;    /* why sc_wm_after_error ended the call */
 } sc_wm;
 
 /* Starts the model at clock `start` (the fake's clock before the library call), reading the
  * schedule with its own cursor (a copy of the fake's, taken before the call). */
 void sc_wm_init(sc_wm *wm, const sc_fake *f, long long start, sc_wm_cursor *cursor,
-                sc_fake_call io_call, short events, int timeout_ms);
+                sc_fake_call io_call, short events, int timeout_ms, ssize_t ret);
 
 /* The next call must be io_call, now: returns its record and the step that answered it
  * (the model's clock advanced by its time). */
 const sc_fake_rec *sc_wm_io(sc_wm *wm, sc_fake_step *step);
 
 /* After the io call failed with -err: 0 if the library must retry it (EINTR, or EAGAIN and a
- * ready wait, the waits compared on the way), or the -errno it must return. */
+ * ready wait, the waits compared on the way), or the -errno it must return (wm->why says
+ * why). */
 int sc_wm_after_error(sc_wm *wm, int err);
 
 /* Before any call but the first: -ETIMEDOUT once the deadline is reached, else 0. */
