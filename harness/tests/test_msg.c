@@ -1,7 +1,8 @@
 /* Unit tests for msg.c. The first half drives sc_send_all / sc_recv_msg /
- * sc_recv_fill through a FAKE transport whose ctx holds a schedule of results
- * (short writes of k bytes, -EINTR, -EAGAIN, errors, 0), so every partial-I/O
- * path is replayed without a kernel. The second half uses real socketpairs.
+ * sc_recv_fill through the scripted fake transport (sctest/fake_transport.h:
+ * short transfers of k bytes, -EINTR, -EAGAIN, errors, 0, waits, a fake clock),
+ * so every partial-I/O path and every deadline is replayed without a kernel or a
+ * sleep. The second half uses real socketpairs.
  * Behaviour IDs: SEND-2 (gather order), SEND-4 (control), SEND-E, RECV-2, RECV-4,
  * X-CTRUNC, X-PEERCLOSE, X-ZSEND. */
 #include <fcntl.h>
