@@ -25,6 +25,10 @@ CASES = [
     ("CMSG_LEN", "cmsg"),
     ("CONN_REPLY", "server"),
     ("DROP_TRUNC", "msghdr"),
+    ("WAIT_TIMEOUT_READY", "sendall"),
+    ("CONTROL_RESENT", "sendall"),
+    ("IOV_EMPTY_MIDDLE", "sendall"),
+    ("RECV_DEADLINE_PROGRESS", "recvfill"),
 ]
 
 FINDING = re.compile(

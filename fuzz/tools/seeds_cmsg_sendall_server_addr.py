@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Writes the seed corpora of the cmsg, sendall, server and addr fuzz targets.
+"""Writes the seed corpora of the cmsg, sendall, server, addr and recvfill fuzz targets.
 
 Each seed is named after what it exercises; the byte layouts are the ones the targets'
 header comments describe. Reproducible: rerun after changing a target's input format.
@@ -109,7 +109,8 @@ def cmsg_seeds():
 def sendall_seeds():
     # byte 0: bits 0-1 timeout (-1, 0, 5, 1000), bit 2 name, bit 3 control,
     # bits 4-6: 6 = total > SSIZE_MAX, 7 = too many iovecs; bit 7 MSG_DONTWAIT.
-    # byte 1: iovec count & 63; then one length byte per iovec; then the schedule.
+    # byte 1: iovec count & 63; then one length byte per iovec; then the schedule
+    # (fuzz/support/waits.h: one byte per sendmsg or wait).
     ACCEPT_ALL, EINTR, EAGAIN = 0xC0, 0x60, 0x80
     EPIPE = 0xA0
     s = {
@@ -136,6 +137,40 @@ def sendall_seeds():
         "large_iovecs_512_byte_writes": bytes([0, 3, 0xF5, 0x10, 0xFF, 0x41, 0x5F, 0x42, 0x43]),
         "dontwait_flag_passed": bytes([0x80, 1, 8, 0x03, ACCEPT_ALL]),
         "many_iovecs": bytes([0, 63]) + bytes(range(1, 64)) + bytes([0x1F, 0x3F, 0x45]),
+        # timeout 1000 ms (unit 250): EINTR after 750 ms, EAGAIN, ready after 250: deadline.
+        "eintr_and_wait_reach_deadline": bytes([3, 2, 10, 10, 0x05, EINTR | 3, EAGAIN, 0x08]),
+        "wait_eintr_then_whole_timeout": bytes([3, 1, 20, EAGAIN, 0x0D, 0x04]),
+    }
+    return s
+
+
+def recvfill_seeds():
+    # byte 0: bits 0-1 timeout (-1, 0, 5, 1000), bits 2-3 stream length (total, 3/4, 1/2,
+    # total + 16); byte 1: segment count & 15; one length byte per segment; then the
+    # schedule (fuzz/support/waits.h: one byte per recvmsg or wait).
+    ALL, EOF, EINTR, EAGAIN, ECONNRESET = 0xC0, 0xD0, 0x60, 0x80, 0xA1
+    HALF, LONGER = 2 << 2, 3 << 2
+    s = {
+        "one_segment_all_at_once": bytes([0, 1, 10, ALL]),
+        "short_reads_across_segments": bytes([0, 3, 5, 7, 9, 0x03, 0x04, 0x02, 0x06, 0x07]),
+        "zero_length_segments": bytes([0, 6, 0, 4, 0, 0, 6, 0, 0x01, 0x02, 0x03, 0x04]),
+        "eof_after_partial_fill": bytes([HALF, 2, 10, 10, 0x07, ALL, ALL]),
+        "eof_step_after_partial": bytes([0, 2, 10, 10, 0x05, EOF]),
+        "eof_at_once": bytes([0, 1, 10, EOF]),
+        "stream_longer_than_room": bytes([LONGER, 2, 4, 4, ALL]),
+        "eintr_retried": bytes([1, 1, 8, EINTR, EINTR, ALL]),
+        "eagain_then_ready": bytes([3, 1, 20, 0x05, EAGAIN, 0x00, ALL]),
+        "eagain_timeout_zero_returns_eagain": bytes([1, 1, 20, 0x03, EAGAIN]),
+        "eagain_wait_timeout": bytes([2, 1, 20, 0x05, EAGAIN, 0x04]),
+        "eagain_wait_eintr_then_ready": bytes([3, 1, 20, EAGAIN, 0x05, 0x00, ALL]),
+        "eagain_wait_error": bytes([3, 1, 20, EAGAIN, 0x06]),
+        "eagain_no_limit": bytes([0, 1, 20, 0x02, EAGAIN, 0x04, ALL]),
+        "hard_error_after_partial": bytes([0, 2, 10, 10, 0x05, ECONNRESET]),
+        "wait_eintr_then_whole_timeout": bytes([3, 1, 20, EAGAIN, 0x0D, 0x04]),
+        "empty_list": bytes([0, 0]),
+        "large_segments_512_byte_reads": bytes([0, 3, 0xF5, 0x10, 0xFF, 0x41, 0x5F, 0x42, 0x43]),
+        "one_byte_reads": bytes([0, 2, 3, 4]) + bytes([0xE0]) * 8,
+        "many_segments": bytes([0, 15]) + bytes(range(1, 16)) + bytes([0x1F, 0x3F, 0x45]),
     }
     return s
 
@@ -167,7 +202,8 @@ def main():
     root = sys.argv[1] if len(sys.argv) > 1 else os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "..", "..", "corpus")
     for target, seeds in (("addr", addr_seeds()), ("cmsg", cmsg_seeds()),
-                          ("sendall", sendall_seeds()), ("server", server_seeds())):
+                          ("sendall", sendall_seeds()), ("server", server_seeds()),
+                          ("recvfill", recvfill_seeds())):
         d = os.path.join(root, target)
         os.makedirs(d, exist_ok=True)
         for name, data in seeds.items():

@@ -1,9 +1,11 @@
-/* The kernel transport: the only place the library calls sendmsg/recvmsg/poll. */
+/* The kernel transport: the only place the library calls sendmsg/recvmsg/poll
+ * and reads the clock. */
 #include "sockcheck/transport.h"
 
 #include <errno.h>
 #include <poll.h>
 #include <stddef.h>
+#include <time.h>
 
 #include "sockcheck/error.h"
 
@@ -29,10 +31,19 @@ static int kernel_wait(const sc_transport *t, int fd, short events, int timeout_
   return n > 0 ? 1 : 0;
 }
 
+static long long kernel_now_ms(const sc_transport *t) {
+  (void)t;
+  struct timespec ts = {.tv_sec = 0, .tv_nsec = 0};
+  /* CLOCK_MONOTONIC cannot fail with a valid pointer (clock_gettime(2)). */
+  (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static const sc_transport kernel = {
     .sendmsg = kernel_sendmsg,
     .recvmsg = kernel_recvmsg,
     .wait = kernel_wait,
+    .now_ms = kernel_now_ms,
     .ctx = NULL,
 };
 

@@ -1,7 +1,8 @@
 /* Unit tests for msg.c. The first half drives sc_send_all / sc_recv_msg /
- * sc_recv_fill through a FAKE transport whose ctx holds a schedule of results
- * (short writes of k bytes, -EINTR, -EAGAIN, errors, 0), so every partial-I/O
- * path is replayed without a kernel. The second half uses real socketpairs.
+ * sc_recv_fill through the scripted fake transport (sctest/fake_transport.h:
+ * short transfers of k bytes, -EINTR, -EAGAIN, errors, 0, waits, a fake clock),
+ * so every partial-I/O path and every deadline is replayed without a kernel or a
+ * sleep. The second half uses real socketpairs.
  * Behaviour IDs: SEND-2 (gather order), SEND-4 (control), SEND-E, RECV-2, RECV-4,
  * X-CTRUNC, X-PEERCLOSE, X-ZSEND. */
 #include <fcntl.h>
@@ -28,138 +29,69 @@
 #include "sockcheck/iov.h"
 #include "sockcheck/msg.h"
 #include "sockcheck/pair.h"
+#include "sctest/fake_transport.h"
 
 #define IOV(p, n) ((struct iovec){.iov_base = (void *)(p), .iov_len = (n)})
 
-/* ---- the fake transport ---- */
+/* ---- the fake transport (sctest/fake_transport.h) ---- */
 
-enum { STEP_TAKE = 0, STEP_ERR = 1, STEP_CLAIM = 2 };
-
-typedef struct step {
-  int kind; /* STEP_TAKE: accept/deliver up to k bytes; STEP_ERR: return -k;
-               STEP_CLAIM: return k without touching any byte */
-  size_t k;
-} step;
-
-#define MAX_STEPS 64
 #define OUT_CAP 8192
+#define MAX_STEPS 64
+static unsigned char g_out[OUT_CAP];
 
-typedef struct fake {
-  step steps[MAX_STEPS];
-  size_t nsteps;
-  size_t pos;           /* next step; past the end every call takes everything */
-  int waits[MAX_STEPS]; /* results of wait(), in order; past the end: 1 */
-  size_t nwaits;
-  size_t wpos;
-  /* What the send side saw. */
-  unsigned char out[OUT_CAP];
-  size_t outlen;
-  int calls;
-  int control_calls;      /* calls that carried msg_control */
-  int first_control_call; /* index of the first call with control, -1 none */
-  int name_calls;         /* calls that carried msg_name */
-  int nosignal_calls;
-  int last_flags;
-  short last_events;
-  int last_timeout;
-  /* The receive side's source stream. */
-  const unsigned char *in;
-  size_t inlen;
-  size_t inpos;
-} fake;
-
-static step take(size_t k) {
-  return (step){STEP_TAKE, k};
-}
-static step err(int e) {
-  return (step){STEP_ERR, (size_t)e};
-}
-static step claim(size_t k) {
-  return (step){STEP_CLAIM, k};
+/* The fake with io steps scripted and its sendmsg output in g_out. */
+static void fake_setup(sc_fake *f, const sc_fake_step *io, size_t n) {
+  sc_fake_init(f);
+  sc_fake_script_io(f, io, n);
+  f->out = g_out;
+  f->out_cap = OUT_CAP;
 }
 
-static const step *next_step(fake *f) {
-  static const step all = {STEP_TAKE, SIZE_MAX};
-  if (f->pos < f->nsteps) {
-    return &f->steps[f->pos++];
-  }
-  return &all;
+static int io_calls(const sc_fake *f) {
+  return (int)(sc_fake_count(f, SC_FAKE_SENDMSG) + sc_fake_count(f, SC_FAKE_RECVMSG));
 }
 
-static ssize_t fake_sendmsg(const sc_transport *t, int fd, const struct msghdr *msg, int flags) {
-  (void)fd;
-  fake *f = t->ctx;
-  int idx = f->calls++;
-  f->last_flags = flags;
-  if (flags & MSG_NOSIGNAL) {
-    f->nosignal_calls++;
-  }
-  if (msg->msg_name != NULL) {
-    f->name_calls++;
-  }
-  const step *s = next_step(f);
-  if (s->kind == STEP_ERR) {
-    return -(ssize_t)s->k;
-  }
-  if (msg->msg_control != NULL) {
-    f->control_calls++;
-    if (f->first_control_call < 0) {
-      f->first_control_call = idx;
+/* The last recorded call of a kind (the test fails if there is none). */
+static const sc_fake_rec *last_rec(const sc_fake *f, sc_fake_call call) {
+  for (size_t i = f->ncalls; i > 0; i--) {
+    if (f->recs[i - 1].call == call) {
+      return &f->recs[i - 1];
     }
   }
-  if (s->kind == STEP_CLAIM) {
-    return (ssize_t)s->k;
-  }
-  size_t n = sc_iov_gather(msg->msg_iov, (int)msg->msg_iovlen, f->out + f->outlen,
-                           s->k < OUT_CAP - f->outlen ? s->k : OUT_CAP - f->outlen);
-  f->outlen += n;
-  return (ssize_t)n;
+  fail_msg("no call of kind %d recorded", (int)call);
+  return NULL;
 }
 
-static ssize_t fake_recvmsg(const sc_transport *t, int fd, struct msghdr *msg, int flags) {
-  (void)fd;
-  (void)flags;
-  fake *f = t->ctx;
-  f->calls++;
-  const step *s = next_step(f);
-  if (s->kind == STEP_ERR) {
-    return -(ssize_t)s->k;
+/* sendmsg calls that succeeded carrying control data; the index among sendmsg calls of the
+ * first (-1 if none). */
+static int control_calls(const sc_fake *f, int *first) {
+  int n = 0;
+  int idx = 0;
+  *first = -1;
+  for (size_t i = 0; i < f->ncalls; i++) {
+    const sc_fake_rec *r = &f->recs[i];
+    if (r->call != SC_FAKE_SENDMSG) {
+      continue;
+    }
+    if (r->control != NULL && r->ret >= 0) {
+      *first = *first < 0 ? idx : *first;
+      n++;
+    }
+    idx++;
   }
-  if (s->kind == STEP_CLAIM) {
-    return (ssize_t)s->k;
-  }
-  size_t left = f->inlen - f->inpos;
-  size_t n = sc_iov_scatter(msg->msg_iov, (int)msg->msg_iovlen, f->in + f->inpos,
-                            s->k < left ? s->k : left);
-  f->inpos += n;
-  msg->msg_flags = 0;
-  return (ssize_t)n;
+  return n;
 }
 
-static int fake_wait(const sc_transport *t, int fd, short events, int timeout_ms) {
-  (void)fd;
-  fake *f = t->ctx;
-  f->last_events = events;
-  f->last_timeout = timeout_ms;
-  if (f->wpos < f->nwaits) {
-    return f->waits[f->wpos++];
+/* sendmsg calls with a msg_name, and with MSG_NOSIGNAL. */
+static void name_nosignal_calls(const sc_fake *f, int *name, int *nosignal) {
+  *name = 0;
+  *nosignal = 0;
+  for (size_t i = 0; i < f->ncalls; i++) {
+    if (f->recs[i].call == SC_FAKE_SENDMSG) {
+      *name += f->recs[i].name != NULL;
+      *nosignal += (f->recs[i].flags & MSG_NOSIGNAL) != 0;
+    }
   }
-  f->wpos++;
-  return 1;
-}
-
-static void fake_init(fake *f, sc_transport *t, const step *steps, size_t n) {
-  memset(f, 0, sizeof(*f));
-  f->first_control_call = -1;
-  assert_true(n <= MAX_STEPS);
-  if (n > 0) {
-    memcpy(f->steps, steps, n * sizeof(*steps));
-  }
-  f->nsteps = n;
-  t->sendmsg = fake_sendmsg;
-  t->recvmsg = fake_recvmsg;
-  t->wait = fake_wait;
-  t->ctx = f;
 }
 
 /* A 5-entry gather list with zero-length and NULL entries: "abc" "" "defgh" "ij". */
@@ -184,16 +116,16 @@ static void send_all_short_writes_gather_order(void **state) {
   struct iovec v[5];
   struct msghdr m;
   make_msg(&m, v);
-  const step s[] = {take(1), take(3), take(2), take(1), take(100)};
-  fake f;
-  sc_transport t;
-  fake_init(&f, &t, s, 5);
+  const sc_fake_step s[] = {SC_FAKE_STEP_BYTES(1), SC_FAKE_STEP_BYTES(3), SC_FAKE_STEP_BYTES(2),
+                            SC_FAKE_STEP_BYTES(1), SC_FAKE_STEP_BYTES(100)};
+  sc_fake f;
+  fake_setup(&f, s, 5);
   size_t sent = 99;
-  assert_int_equal(sc_send_all(&t, 3, &m, 0, -1, &sent), 10);
+  assert_int_equal(sc_send_all(&f.t, 3, &m, 0, -1, &sent), 10);
   assert_int_equal(sent, 10);
-  assert_int_equal(f.outlen, 10);
+  assert_int_equal(f.out_len, 10);
   assert_memory_equal(f.out, CONCAT, 10);
-  assert_int_equal(f.calls, 5);
+  assert_int_equal(io_calls(&f), 5);
 }
 
 /* SEND-2, exhaustive: every constant short-write size k from 1 to total. */
@@ -203,17 +135,16 @@ static void send_all_every_write_size(void **state) {
     struct iovec v[5];
     struct msghdr m;
     make_msg(&m, v);
-    step s[MAX_STEPS];
+    sc_fake_step s[MAX_STEPS];
     for (size_t i = 0; i < MAX_STEPS; i++) {
-      s[i] = take(k);
+      s[i] = SC_FAKE_STEP_BYTES(k);
     }
-    fake f;
-    sc_transport t;
-    fake_init(&f, &t, s, MAX_STEPS);
-    assert_int_equal(sc_send_all(&t, 3, &m, 0, -1, NULL), 10);
-    assert_int_equal(f.outlen, 10);
+    sc_fake f;
+    fake_setup(&f, s, MAX_STEPS);
+    assert_int_equal(sc_send_all(&f.t, 3, &m, 0, -1, NULL), 10);
+    assert_int_equal(f.out_len, 10);
     assert_memory_equal(f.out, CONCAT, 10);
-    assert_int_equal(f.calls, (int)((10 + k - 1) / k));
+    assert_int_equal(io_calls(&f), (int)((10 + k - 1) / k));
   }
 }
 
@@ -232,11 +163,11 @@ static void send_all_leaves_caller_untouched(void **state) {
   struct msghdr mcopy;
   memcpy(vcopy, v, sizeof(v));
   memcpy(&mcopy, &m, sizeof(m));
-  const step s[] = {take(4), err(EINTR), err(EAGAIN), take(1), take(2)};
-  fake f;
-  sc_transport t;
-  fake_init(&f, &t, s, 5);
-  assert_int_equal(sc_send_all(&t, 3, &m, 0, -1, NULL), 10);
+  const sc_fake_step s[] = {SC_FAKE_STEP_BYTES(4), SC_FAKE_STEP_ERR(EINTR),
+                            SC_FAKE_STEP_ERR(EAGAIN), SC_FAKE_STEP_BYTES(1), SC_FAKE_STEP_BYTES(2)};
+  sc_fake f;
+  fake_setup(&f, s, 5);
+  assert_int_equal(sc_send_all(&f.t, 3, &m, 0, -1, NULL), 10);
   assert_memory_equal(v, vcopy, sizeof(v));
   assert_memory_equal(&m, &mcopy, sizeof(m));
 }
@@ -252,13 +183,15 @@ static void send_all_control_once(void **state) {
   memset(ctl, 0, sizeof(ctl));
   m.msg_control = ctl;
   m.msg_controllen = sizeof(ctl);
-  const step s[] = {err(EINTR), err(EAGAIN), take(2), take(2), take(2), take(9)};
-  fake f;
-  sc_transport t;
-  fake_init(&f, &t, s, 6);
-  assert_int_equal(sc_send_all(&t, 3, &m, 0, 100, NULL), 10);
-  assert_int_equal(f.control_calls, 1);
-  assert_int_equal(f.first_control_call, 2);
+  const sc_fake_step s[] = {SC_FAKE_STEP_ERR(EINTR), SC_FAKE_STEP_ERR(EAGAIN),
+                            SC_FAKE_STEP_BYTES(2),   SC_FAKE_STEP_BYTES(2),
+                            SC_FAKE_STEP_BYTES(2),   SC_FAKE_STEP_BYTES(9)};
+  sc_fake f;
+  fake_setup(&f, s, 6);
+  assert_int_equal(sc_send_all(&f.t, 3, &m, 0, 100, NULL), 10);
+  int first = 0;
+  assert_int_equal(control_calls(&f, &first), 1);
+  assert_int_equal(first, 2);
   assert_memory_equal(f.out, CONCAT, 10);
 }
 
@@ -273,14 +206,16 @@ static void send_all_name_every_call_and_nosignal(void **state) {
   memset(&name, 0, sizeof(name));
   m.msg_name = &name;
   m.msg_namelen = sizeof(name);
-  const step s[] = {take(3), take(3), take(4)};
-  fake f;
-  sc_transport t;
-  fake_init(&f, &t, s, 3);
-  assert_int_equal(sc_send_all(&t, 3, &m, MSG_DONTROUTE, -1, NULL), 10);
-  assert_int_equal(f.name_calls, 3);
-  assert_int_equal(f.nosignal_calls, 3);
-  assert_true(f.last_flags & MSG_DONTROUTE);
+  const sc_fake_step s[] = {SC_FAKE_STEP_BYTES(3), SC_FAKE_STEP_BYTES(3), SC_FAKE_STEP_BYTES(4)};
+  sc_fake f;
+  fake_setup(&f, s, 3);
+  assert_int_equal(sc_send_all(&f.t, 3, &m, MSG_DONTROUTE, -1, NULL), 10);
+  int named = 0;
+  int nosignal = 0;
+  name_nosignal_calls(&f, &named, &nosignal);
+  assert_int_equal(named, 3);
+  assert_int_equal(nosignal, 3);
+  assert_true(last_rec(&f, SC_FAKE_SENDMSG)->flags & MSG_DONTROUTE);
 }
 
 static void send_all_retries_eintr(void **state) {
@@ -288,13 +223,13 @@ static void send_all_retries_eintr(void **state) {
   struct iovec v[5];
   struct msghdr m;
   make_msg(&m, v);
-  const step s[] = {err(EINTR), err(EINTR), take(5), err(EINTR), take(5)};
-  fake f;
-  sc_transport t;
-  fake_init(&f, &t, s, 5);
-  assert_int_equal(sc_send_all(&t, 3, &m, 0, 0, NULL), 10);
+  const sc_fake_step s[] = {SC_FAKE_STEP_ERR(EINTR), SC_FAKE_STEP_ERR(EINTR), SC_FAKE_STEP_BYTES(5),
+                            SC_FAKE_STEP_ERR(EINTR), SC_FAKE_STEP_BYTES(5)};
+  sc_fake f;
+  fake_setup(&f, s, 5);
+  assert_int_equal(sc_send_all(&f.t, 3, &m, 0, 0, NULL), 10);
   assert_memory_equal(f.out, CONCAT, 10);
-  assert_int_equal(f.wpos, 0); /* EINTR never waits */
+  assert_int_equal(sc_fake_count(&f, SC_FAKE_WAIT), 0); /* EINTR never waits */
 }
 
 /* EAGAIN waits for POLLOUT with the caller's timeout, then retries. */
@@ -303,14 +238,14 @@ static void send_all_eagain_waits_pollout(void **state) {
   struct iovec v[5];
   struct msghdr m;
   make_msg(&m, v);
-  const step s[] = {take(4), err(EAGAIN), err(EWOULDBLOCK), take(6)};
-  fake f;
-  sc_transport t;
-  fake_init(&f, &t, s, 4);
-  assert_int_equal(sc_send_all(&t, 3, &m, 0, 250, NULL), 10);
-  assert_int_equal(f.wpos, 2);
-  assert_int_equal(f.last_events, POLLOUT);
-  assert_int_equal(f.last_timeout, 250);
+  const sc_fake_step s[] = {SC_FAKE_STEP_BYTES(4), SC_FAKE_STEP_ERR(EAGAIN),
+                            SC_FAKE_STEP_ERR(EWOULDBLOCK), SC_FAKE_STEP_BYTES(6)};
+  sc_fake f;
+  fake_setup(&f, s, 4);
+  assert_int_equal(sc_send_all(&f.t, 3, &m, 0, 250, NULL), 10);
+  assert_int_equal(sc_fake_count(&f, SC_FAKE_WAIT), 2);
+  assert_int_equal(last_rec(&f, SC_FAKE_WAIT)->events, POLLOUT);
+  assert_int_equal(last_rec(&f, SC_FAKE_WAIT)->timeout_ms, 250);
   assert_memory_equal(f.out, CONCAT, 10);
 }
 
@@ -320,14 +255,13 @@ static void send_all_eagain_timeout_zero(void **state) {
   struct iovec v[5];
   struct msghdr m;
   make_msg(&m, v);
-  const step s[] = {take(4), err(EAGAIN), take(6)};
-  fake f;
-  sc_transport t;
-  fake_init(&f, &t, s, 3);
+  const sc_fake_step s[] = {SC_FAKE_STEP_BYTES(4), SC_FAKE_STEP_ERR(EAGAIN), SC_FAKE_STEP_BYTES(6)};
+  sc_fake f;
+  fake_setup(&f, s, 3);
   size_t sent = 0;
-  assert_int_equal(sc_send_all(&t, 3, &m, 0, 0, &sent), -EAGAIN);
+  assert_int_equal(sc_send_all(&f.t, 3, &m, 0, 0, &sent), -EAGAIN);
   assert_int_equal(sent, 4);
-  assert_int_equal(f.wpos, 0);
+  assert_int_equal(sc_fake_count(&f, SC_FAKE_WAIT), 0);
 }
 
 /* A wait that expires: -ETIMEDOUT, *sent correct. */
@@ -336,14 +270,13 @@ static void send_all_wait_timeout(void **state) {
   struct iovec v[5];
   struct msghdr m;
   make_msg(&m, v);
-  const step s[] = {take(7), err(EAGAIN)};
-  fake f;
-  sc_transport t;
-  fake_init(&f, &t, s, 2);
-  f.waits[0] = 0;
-  f.nwaits = 1;
+  const sc_fake_step s[] = {SC_FAKE_STEP_BYTES(7), SC_FAKE_STEP_ERR(EAGAIN)};
+  sc_fake f;
+  fake_setup(&f, s, 2);
+  const sc_fake_step timed_out[] = {SC_FAKE_STEP_TIMEOUT};
+  sc_fake_script_waits(&f, timed_out, 1);
   size_t sent = 0;
-  assert_int_equal(sc_send_all(&t, 3, &m, 0, 10, &sent), -ETIMEDOUT);
+  assert_int_equal(sc_send_all(&f.t, 3, &m, 0, 10, &sent), -ETIMEDOUT);
   assert_int_equal(sent, 7);
   assert_memory_equal(f.out, CONCAT, 7);
 }
@@ -354,21 +287,19 @@ static void send_all_wait_eintr_and_error(void **state) {
   struct iovec v[5];
   struct msghdr m;
   make_msg(&m, v);
-  const step s[] = {err(EAGAIN), take(10)};
-  fake f;
-  sc_transport t;
-  fake_init(&f, &t, s, 2);
-  f.waits[0] = -EINTR;
-  f.waits[1] = 1;
-  f.nwaits = 2;
-  assert_int_equal(sc_send_all(&t, 3, &m, 0, -1, NULL), 10);
-  assert_int_equal(f.wpos, 2);
+  const sc_fake_step s[] = {SC_FAKE_STEP_ERR(EAGAIN), SC_FAKE_STEP_BYTES(10)};
+  sc_fake f;
+  fake_setup(&f, s, 2);
+  const sc_fake_step eintr_ready[] = {SC_FAKE_STEP_ERR(EINTR), SC_FAKE_STEP_READY(0)};
+  sc_fake_script_waits(&f, eintr_ready, 2);
+  assert_int_equal(sc_send_all(&f.t, 3, &m, 0, -1, NULL), 10);
+  assert_int_equal(sc_fake_count(&f, SC_FAKE_WAIT), 2);
 
-  fake_init(&f, &t, s, 2);
-  f.waits[0] = -EBADF;
-  f.nwaits = 1;
+  fake_setup(&f, s, 2);
+  const sc_fake_step ebadf[] = {SC_FAKE_STEP_ERR(EBADF)};
+  sc_fake_script_waits(&f, ebadf, 1);
   size_t sent = 9;
-  assert_int_equal(sc_send_all(&t, 3, &m, 0, -1, &sent), -EBADF);
+  assert_int_equal(sc_send_all(&f.t, 3, &m, 0, -1, &sent), -EBADF);
   assert_int_equal(sent, 0);
 }
 
@@ -379,14 +310,13 @@ static void send_all_error_after_partial(void **state) {
   struct iovec v[5];
   struct msghdr m;
   make_msg(&m, v);
-  const step s[] = {take(3), take(2), err(EPIPE)};
-  fake f;
-  sc_transport t;
-  fake_init(&f, &t, s, 3);
+  const sc_fake_step s[] = {SC_FAKE_STEP_BYTES(3), SC_FAKE_STEP_BYTES(2), SC_FAKE_STEP_ERR(EPIPE)};
+  sc_fake f;
+  fake_setup(&f, s, 3);
   size_t sent = 0;
-  assert_int_equal(sc_send_all(&t, 3, &m, 0, -1, &sent), -EPIPE);
+  assert_int_equal(sc_send_all(&f.t, 3, &m, 0, -1, &sent), -EPIPE);
   assert_int_equal(sent, 5);
-  assert_int_equal(f.calls, 3);
+  assert_int_equal(io_calls(&f), 3);
 }
 
 /* sendmsg returning 0 for a nonzero remainder never loops forever. */
@@ -395,15 +325,15 @@ static void send_all_zero_progress_terminates(void **state) {
   struct iovec v[5];
   struct msghdr m;
   make_msg(&m, v);
-  const step s[] = {take(2), take(0), take(0), take(0)};
-  fake f;
-  sc_transport t;
-  fake_init(&f, &t, s, 4);
+  const sc_fake_step s[] = {SC_FAKE_STEP_BYTES(2), SC_FAKE_STEP_BYTES(0), SC_FAKE_STEP_BYTES(0),
+                            SC_FAKE_STEP_BYTES(0)};
+  sc_fake f;
+  fake_setup(&f, s, 4);
   size_t sent = 0;
-  ssize_t r = sc_send_all(&t, 3, &m, 0, -1, &sent);
+  ssize_t r = sc_send_all(&f.t, 3, &m, 0, -1, &sent);
   assert_true(r < 0);
   assert_int_equal(sent, 2);
-  assert_true(f.calls <= 4);
+  assert_true(io_calls(&f) <= 4);
 }
 
 /* A transport that claims more than it was offered is an error, not an overrun. */
@@ -412,12 +342,11 @@ static void send_all_overclaim_is_error(void **state) {
   struct iovec v[5];
   struct msghdr m;
   make_msg(&m, v);
-  const step s[] = {take(8), claim(3)};
-  fake f;
-  sc_transport t;
-  fake_init(&f, &t, s, 2);
+  const sc_fake_step s[] = {SC_FAKE_STEP_BYTES(8), SC_FAKE_STEP_CLAIM(3)};
+  sc_fake f;
+  fake_setup(&f, s, 2);
   size_t sent = 0;
-  assert_int_equal(sc_send_all(&t, 3, &m, 0, -1, &sent), -EIO);
+  assert_int_equal(sc_send_all(&f.t, 3, &m, 0, -1, &sent), -EIO);
   assert_int_equal(sent, 8);
 }
 
@@ -435,15 +364,15 @@ static void send_all_iov_max(void **state) {
   memset(&m, 0, sizeof(m));
   m.msg_iov = v;
   m.msg_iovlen = SC_IOV_MAX + 1;
-  fake f;
-  sc_transport t;
-  fake_init(&f, &t, NULL, 0);
-  assert_int_equal(sc_send_all(&t, 3, &m, 0, -1, NULL), -EMSGSIZE);
-  assert_int_equal(f.calls, 0);
+  sc_fake f;
+  fake_setup(&f, NULL, 0);
+  assert_int_equal(sc_send_all(&f.t, 3, &m, 0, -1, NULL), -EMSGSIZE);
+  assert_int_equal(io_calls(&f), 0);
   m.msg_iovlen = SC_IOV_MAX;
-  const step s[] = {take(1000), take(7), take(17)};
-  fake_init(&f, &t, s, 3);
-  assert_int_equal(sc_send_all(&t, 3, &m, 0, -1, NULL), SC_IOV_MAX);
+  const sc_fake_step s[] = {SC_FAKE_STEP_BYTES(1000), SC_FAKE_STEP_BYTES(7),
+                            SC_FAKE_STEP_BYTES(17)};
+  fake_setup(&f, s, 3);
+  assert_int_equal(sc_send_all(&f.t, 3, &m, 0, -1, NULL), SC_IOV_MAX);
   assert_memory_equal(f.out, bytes, SC_IOV_MAX);
 }
 
@@ -455,27 +384,25 @@ static void send_all_total_too_large(void **state) {
   memset(&m, 0, sizeof(m));
   m.msg_iov = v;
   m.msg_iovlen = 2;
-  fake f;
-  sc_transport t;
-  fake_init(&f, &t, NULL, 0);
+  sc_fake f;
+  fake_setup(&f, NULL, 0);
   size_t sent = 5;
-  assert_int_equal(sc_send_all(&t, 3, &m, 0, -1, &sent), -EINVAL);
+  assert_int_equal(sc_send_all(&f.t, 3, &m, 0, -1, &sent), -EINVAL);
   assert_int_equal(sent, 0);
-  assert_int_equal(f.calls, 0);
+  assert_int_equal(io_calls(&f), 0);
 }
 
 static void send_all_bad_arguments(void **state) {
   (void)state;
-  fake f;
-  sc_transport t;
-  fake_init(&f, &t, NULL, 0);
+  sc_fake f;
+  fake_setup(&f, NULL, 0);
   struct msghdr m;
   memset(&m, 0, sizeof(m));
-  assert_int_equal(sc_send_all(&t, 3, NULL, 0, -1, NULL), -EFAULT);
+  assert_int_equal(sc_send_all(&f.t, 3, NULL, 0, -1, NULL), -EFAULT);
   assert_int_equal(sc_send_all(NULL, 3, &m, 0, -1, NULL), -EINVAL);
   m.msg_iovlen = 2; /* NULL msg_iov with entries: EFAULT as the kernel says */
-  assert_int_equal(sc_send_all(&t, 3, &m, 0, -1, NULL), -EFAULT);
-  assert_int_equal(f.calls, 0);
+  assert_int_equal(sc_send_all(&f.t, 3, &m, 0, -1, NULL), -EFAULT);
+  assert_int_equal(io_calls(&f), 0);
 }
 
 /* X-ZSEND: an empty message is one call (an empty datagram is a message). */
@@ -483,13 +410,12 @@ static void send_all_empty_message_one_call(void **state) {
   (void)state;
   struct msghdr m;
   memset(&m, 0, sizeof(m));
-  fake f;
-  sc_transport t;
-  fake_init(&f, &t, NULL, 0);
+  sc_fake f;
+  fake_setup(&f, NULL, 0);
   size_t sent = 3;
-  assert_int_equal(sc_send_all(&t, 3, &m, 0, -1, &sent), 0);
+  assert_int_equal(sc_send_all(&f.t, 3, &m, 0, -1, &sent), 0);
   assert_int_equal(sent, 0);
-  assert_int_equal(f.calls, 1);
+  assert_int_equal(io_calls(&f), 1);
 }
 
 /* X-ZSEND, SEND-4: an empty message (or control alone) interrupted by EINTR or
@@ -503,15 +429,174 @@ static void send_all_empty_message_retried_after_eintr_eagain(void **state) {
   memset(&m, 0, sizeof(m));
   m.msg_control = ctl;
   m.msg_controllen = sizeof(ctl);
-  fake f;
-  sc_transport t;
-  const step steps[] = {err(EINTR), err(EAGAIN), take(0)};
-  fake_init(&f, &t, steps, 3);
+  sc_fake f;
+  const sc_fake_step steps[] = {SC_FAKE_STEP_ERR(EINTR), SC_FAKE_STEP_ERR(EAGAIN),
+                                SC_FAKE_STEP_BYTES(0)};
+  fake_setup(&f, steps, 3);
   size_t sent = 3;
-  assert_int_equal(sc_send_all(&t, 3, &m, 0, -1, &sent), 0);
+  assert_int_equal(sc_send_all(&f.t, 3, &m, 0, -1, &sent), 0);
   assert_int_equal(sent, 0);
-  assert_int_equal(f.calls, 3);
-  assert_int_equal(f.control_calls, 1);
+  assert_int_equal(io_calls(&f), 3);
+  int first = 0;
+  assert_int_equal(control_calls(&f, &first), 1);
+}
+
+/* ---- deadlines: timeout_ms bounds the whole call on the transport's clock ---- */
+
+/* Asserts that no call but the first started at or after the deadline, and returns the
+ * number of calls. */
+static size_t assert_none_after(const sc_fake *f, long long deadline) {
+  for (size_t i = 1; i < f->ncalls; i++) {
+    if (f->recs[i].at_ms >= deadline) {
+      fail_msg("call %zu started at %lld, deadline %lld", i, f->recs[i].at_ms, deadline);
+    }
+  }
+  return f->ncalls;
+}
+
+/* EINTR and waits, each well under the 100 ms timeout, together reach it: the call ends with
+ * -ETIMEDOUT, every wait was given only the time left, and nothing is called at or after
+ * the deadline. (The old per-wait timeout gave each wait 100 ms again and succeeded.) */
+static void send_all_deadline_spans_eintr_and_waits(void **state) {
+  (void)state;
+  struct iovec v[5];
+  struct msghdr m;
+  make_msg(&m, v);
+  const sc_fake_step io[] = {SC_FAKE_STEP_BYTES(2), SC_FAKE_SLOW(SC_FAKE_STEP_ERR(EINTR), 30),
+                             SC_FAKE_STEP_ERR(EAGAIN), SC_FAKE_SLOW(SC_FAKE_STEP_ERR(EINTR), 20),
+                             SC_FAKE_STEP_ERR(EAGAIN)};
+  const sc_fake_step waits[] = {SC_FAKE_STEP_READY(40), SC_FAKE_STEP_READY(10)};
+  sc_fake f;
+  fake_setup(&f, io, 5);
+  sc_fake_script_waits(&f, waits, 2);
+  size_t sent = 0;
+  assert_int_equal(sc_send_all(&f.t, 3, &m, 0, 100, &sent), -ETIMEDOUT);
+  assert_int_equal(sent, 2);
+  assert_memory_equal(f.out, CONCAT, 2);
+  assert_int_equal(assert_none_after(&f, SC_FAKE_EPOCH + 100), 7);
+  assert_int_equal(f.recs[3].timeout_ms, 70);
+  assert_int_equal(f.recs[6].timeout_ms, 10);
+}
+
+/* The same schedule for sc_recv_fill: -ETIMEDOUT with the two bytes received counted. */
+static void recv_fill_deadline_spans_eintr_and_waits(void **state) {
+  (void)state;
+  const unsigned char *src = (const unsigned char *)"0123456789";
+  const sc_fake_step io[] = {SC_FAKE_STEP_BYTES(2), SC_FAKE_SLOW(SC_FAKE_STEP_ERR(EINTR), 30),
+                             SC_FAKE_STEP_ERR(EAGAIN), SC_FAKE_SLOW(SC_FAKE_STEP_ERR(EINTR), 20),
+                             SC_FAKE_STEP_ERR(EAGAIN)};
+  const sc_fake_step waits[] = {SC_FAKE_STEP_READY(40), SC_FAKE_STEP_READY(10)};
+  sc_fake f;
+  fake_setup(&f, io, 5);
+  sc_fake_script_waits(&f, waits, 2);
+  f.in = src;
+  f.in_len = 10;
+  char buf[10];
+  memset(buf, '#', sizeof(buf));
+  struct iovec v = IOV(buf, sizeof(buf));
+  size_t got = 0;
+  assert_int_equal(sc_recv_fill(&f.t, 3, &v, 1, 100, &got), -ETIMEDOUT);
+  assert_int_equal(got, 2);
+  assert_memory_equal(buf, "01########", 10);
+  assert_int_equal(assert_none_after(&f, SC_FAKE_EPOCH + 100), 7);
+  assert_int_equal(f.recs[3].timeout_ms, 70);
+  assert_int_equal(f.recs[6].timeout_ms, 10);
+}
+
+/* Time lost to EINTR alone (no wait at all) ends the call; so does a slow short write, and
+ * an interrupted wait is resumed with the time left. */
+static void deadline_eintr_slow_calls_and_interrupted_waits(void **state) {
+  (void)state;
+  struct iovec v[5];
+  struct msghdr m;
+  make_msg(&m, v);
+  const sc_fake_step storm[] = {SC_FAKE_SLOW(SC_FAKE_STEP_ERR(EINTR), 20),
+                                SC_FAKE_SLOW(SC_FAKE_STEP_ERR(EINTR), 20),
+                                SC_FAKE_SLOW(SC_FAKE_STEP_ERR(EINTR), 20)};
+  sc_fake f;
+  fake_setup(&f, storm, 3);
+  size_t sent = 9;
+  assert_int_equal(sc_send_all(&f.t, 3, &m, 0, 50, &sent), -ETIMEDOUT);
+  assert_int_equal(sent, 0);
+  assert_int_equal(assert_none_after(&f, SC_FAKE_EPOCH + 50), 3);
+
+  const sc_fake_step slow[] = {SC_FAKE_SLOW(SC_FAKE_STEP_BYTES(4), 50)};
+  fake_setup(&f, slow, 1);
+  assert_int_equal(sc_send_all(&f.t, 3, &m, 0, 50, &sent), -ETIMEDOUT);
+  assert_int_equal(sent, 4);
+  assert_int_equal(f.ncalls, 1);
+
+  const sc_fake_step again[] = {SC_FAKE_STEP_ERR(EAGAIN)};
+  const sc_fake_step waits[] = {SC_FAKE_SLOW(SC_FAKE_STEP_ERR(EINTR), 15),
+                                SC_FAKE_SLOW(SC_FAKE_STEP_ERR(EINTR), 15), SC_FAKE_STEP_TIMEOUT};
+  fake_setup(&f, again, 1);
+  sc_fake_script_waits(&f, waits, 3);
+  assert_int_equal(sc_send_all(&f.t, 3, &m, 0, 40, &sent), -ETIMEDOUT);
+  assert_int_equal(f.ncalls, 4);
+  assert_int_equal(f.recs[1].timeout_ms, 40);
+  assert_int_equal(f.recs[2].timeout_ms, 25);
+  assert_int_equal(f.recs[3].timeout_ms, 10);
+  assert_int_equal(f.now, SC_FAKE_EPOCH + 40);
+}
+
+/* A wait that reports a timeout ends the call even if the clock says time is left, and a
+ * failed wait's error is returned: nothing is called after either. */
+static void deadline_timed_out_or_failed_wait_ends_the_call(void **state) {
+  (void)state;
+  struct iovec v[5];
+  struct msghdr m;
+  make_msg(&m, v);
+  const sc_fake_step io[] = {SC_FAKE_STEP_BYTES(3), SC_FAKE_STEP_ERR(EAGAIN)};
+  const sc_fake_step early[] = {{.act = SC_FAKE_TIMEOUT, .ms = 5}};
+  sc_fake f;
+  fake_setup(&f, io, 2);
+  sc_fake_script_waits(&f, early, 1);
+  size_t sent = 0;
+  assert_int_equal(sc_send_all(&f.t, 3, &m, 0, 1000, &sent), -ETIMEDOUT);
+  assert_int_equal(sent, 3);
+  assert_int_equal(f.ncalls, 3);
+  assert_int_equal(f.recs[2].call, SC_FAKE_WAIT);
+
+  const sc_fake_step failed[] = {SC_FAKE_STEP_ERR(ENOMEM)};
+  fake_setup(&f, io, 2);
+  sc_fake_script_waits(&f, failed, 1);
+  assert_int_equal(sc_send_all(&f.t, 3, &m, 0, -1, &sent), -ENOMEM);
+  assert_int_equal(sent, 3);
+  assert_int_equal(f.ncalls, 3);
+}
+
+/* timeout_ms < 0: no deadline, the clock is never read and every wait is unbounded. */
+static void deadline_none_without_timeout(void **state) {
+  (void)state;
+  struct iovec v[5];
+  struct msghdr m;
+  make_msg(&m, v);
+  const sc_fake_step io[] = {SC_FAKE_SLOW(SC_FAKE_STEP_ERR(EINTR), 100000),
+                             SC_FAKE_STEP_ERR(EAGAIN), SC_FAKE_STEP_ERR(EAGAIN)};
+  const sc_fake_step waits[] = {SC_FAKE_STEP_READY(500000), SC_FAKE_STEP_READY(0)};
+  sc_fake f;
+  fake_setup(&f, io, 3);
+  sc_fake_script_waits(&f, waits, 2);
+  assert_int_equal(sc_send_all(&f.t, 3, &m, 0, -1, NULL), 10);
+  assert_int_equal(f.clock_reads, 0);
+  assert_int_equal(last_rec(&f, SC_FAKE_WAIT)->timeout_ms, -1);
+  assert_memory_equal(f.out, CONCAT, 10);
+}
+
+/* A transport without now_ms: the library keeps the deadline on CLOCK_MONOTONIC itself. */
+static void deadline_monotonic_clock_when_now_ms_is_null(void **state) {
+  (void)state;
+  struct iovec v[5];
+  struct msghdr m;
+  make_msg(&m, v);
+  const sc_fake_step io[] = {SC_FAKE_STEP_BYTES(1), SC_FAKE_STEP_ERR(EAGAIN)};
+  sc_fake f;
+  fake_setup(&f, io, 2);
+  f.t.now_ms = NULL;
+  assert_int_equal(sc_send_all(&f.t, 3, &m, 0, 60000, NULL), 10);
+  int given = last_rec(&f, SC_FAKE_WAIT)->timeout_ms;
+  assert_true(given > 0 && given <= 60000);
+  assert_int_equal(f.clock_reads, 0);
 }
 
 /* ---- sc_recv_msg / sc_recv_fill over the fake ---- */
@@ -519,34 +604,33 @@ static void send_all_empty_message_retried_after_eintr_eagain(void **state) {
 static void recv_msg_retries_eintr(void **state) {
   (void)state;
   const unsigned char src[] = "hello";
-  const step s[] = {err(EINTR), err(EINTR), take(5)};
-  fake f;
-  sc_transport t;
-  fake_init(&f, &t, s, 3);
+  const sc_fake_step s[] = {SC_FAKE_STEP_ERR(EINTR), SC_FAKE_STEP_ERR(EINTR),
+                            SC_FAKE_STEP_BYTES(5)};
+  sc_fake f;
+  fake_setup(&f, s, 3);
   f.in = src;
-  f.inlen = 5;
+  f.in_len = 5;
   char buf[8];
   struct iovec v = IOV(buf, sizeof(buf));
   struct msghdr m;
   memset(&m, 0, sizeof(m));
   m.msg_iov = &v;
   m.msg_iovlen = 1;
-  assert_int_equal(sc_recv_msg(&t, 3, &m, 0), 5);
+  assert_int_equal(sc_recv_msg(&f.t, 3, &m, 0), 5);
   assert_memory_equal(buf, "hello", 5);
-  assert_int_equal(f.calls, 3);
+  assert_int_equal(io_calls(&f), 3);
 }
 
 static void recv_msg_passes_errors(void **state) {
   (void)state;
-  const step s[] = {err(EAGAIN), err(ECONNRESET)};
-  fake f;
-  sc_transport t;
-  fake_init(&f, &t, s, 2);
+  const sc_fake_step s[] = {SC_FAKE_STEP_ERR(EAGAIN), SC_FAKE_STEP_ERR(ECONNRESET)};
+  sc_fake f;
+  fake_setup(&f, s, 2);
   struct msghdr m;
   memset(&m, 0, sizeof(m));
-  assert_int_equal(sc_recv_msg(&t, 3, &m, 0), -EAGAIN);
-  assert_int_equal(sc_recv_msg(&t, 3, &m, 0), -ECONNRESET);
-  assert_int_equal(sc_recv_msg(&t, 3, NULL, 0), -EFAULT);
+  assert_int_equal(sc_recv_msg(&f.t, 3, &m, 0), -EAGAIN);
+  assert_int_equal(sc_recv_msg(&f.t, 3, &m, 0), -ECONNRESET);
+  assert_int_equal(sc_recv_msg(&f.t, 3, NULL, 0), -EFAULT);
   assert_int_equal(sc_recv_msg(NULL, 3, &m, 0), -EINVAL);
 }
 
@@ -554,40 +638,40 @@ static void recv_msg_passes_errors(void **state) {
 static void recv_fill_short_reads(void **state) {
   (void)state;
   const unsigned char *src = (const unsigned char *)"0123456789";
-  const step s[] = {take(1), err(EINTR), take(4), err(EAGAIN), take(2), take(9)};
-  fake f;
-  sc_transport t;
-  fake_init(&f, &t, s, 6);
+  const sc_fake_step s[] = {SC_FAKE_STEP_BYTES(1), SC_FAKE_STEP_ERR(EINTR),
+                            SC_FAKE_STEP_BYTES(4), SC_FAKE_STEP_ERR(EAGAIN),
+                            SC_FAKE_STEP_BYTES(2), SC_FAKE_STEP_BYTES(9)};
+  sc_fake f;
+  fake_setup(&f, s, 6);
   f.in = src;
-  f.inlen = 10;
+  f.in_len = 10;
   char a[3], b[7];
   const struct iovec v[] = {IOV(a, 3), IOV(NULL, 0), IOV(b, 7)};
   struct iovec vcopy[3];
   memcpy(vcopy, v, sizeof(v));
   size_t got = 0;
-  assert_int_equal(sc_recv_fill(&t, 3, v, 3, 500, &got), 10);
+  assert_int_equal(sc_recv_fill(&f.t, 3, v, 3, 500, &got), 10);
   assert_int_equal(got, 10);
   assert_memory_equal(a, "012", 3);
   assert_memory_equal(b, "3456789", 7);
   assert_memory_equal(v, vcopy, sizeof(v));
-  assert_int_equal(f.last_events, POLLIN);
-  assert_int_equal(f.last_timeout, 500);
+  assert_int_equal(last_rec(&f, SC_FAKE_WAIT)->events, POLLIN);
+  assert_int_equal(last_rec(&f, SC_FAKE_WAIT)->timeout_ms, 500);
 }
 
 /* End of stream early: returns the bytes received, less than the total. */
 static void recv_fill_eof_early(void **state) {
   (void)state;
   const unsigned char *src = (const unsigned char *)"abcd";
-  const step s[] = {take(3), take(1), take(5)};
-  fake f;
-  sc_transport t;
-  fake_init(&f, &t, s, 3);
+  const sc_fake_step s[] = {SC_FAKE_STEP_BYTES(3), SC_FAKE_STEP_BYTES(1), SC_FAKE_STEP_BYTES(5)};
+  sc_fake f;
+  fake_setup(&f, s, 3);
   f.in = src;
-  f.inlen = 4;
+  f.in_len = 4;
   char buf[10];
   struct iovec v = IOV(buf, sizeof(buf));
   size_t got = 0;
-  assert_int_equal(sc_recv_fill(&t, 3, &v, 1, -1, &got), 4);
+  assert_int_equal(sc_recv_fill(&f.t, 3, &v, 1, -1, &got), 4);
   assert_int_equal(got, 4);
   assert_memory_equal(buf, "abcd", 4);
 }
@@ -595,53 +679,51 @@ static void recv_fill_eof_early(void **state) {
 static void recv_fill_errors_report_got(void **state) {
   (void)state;
   const unsigned char *src = (const unsigned char *)"abcdef";
-  const step s[] = {take(2), err(ECONNRESET)};
-  fake f;
-  sc_transport t;
-  fake_init(&f, &t, s, 2);
+  const sc_fake_step s[] = {SC_FAKE_STEP_BYTES(2), SC_FAKE_STEP_ERR(ECONNRESET)};
+  sc_fake f;
+  fake_setup(&f, s, 2);
   f.in = src;
-  f.inlen = 6;
+  f.in_len = 6;
   char buf[6];
   struct iovec v = IOV(buf, sizeof(buf));
   size_t got = 0;
-  assert_int_equal(sc_recv_fill(&t, 3, &v, 1, -1, &got), -ECONNRESET);
+  assert_int_equal(sc_recv_fill(&f.t, 3, &v, 1, -1, &got), -ECONNRESET);
   assert_int_equal(got, 2);
 
-  const step s2[] = {take(1), err(EAGAIN)};
-  fake_init(&f, &t, s2, 2);
+  const sc_fake_step s2[] = {SC_FAKE_STEP_BYTES(1), SC_FAKE_STEP_ERR(EAGAIN)};
+  fake_setup(&f, s2, 2);
   f.in = src;
-  f.inlen = 6;
-  assert_int_equal(sc_recv_fill(&t, 3, &v, 1, 0, &got), -EAGAIN);
+  f.in_len = 6;
+  assert_int_equal(sc_recv_fill(&f.t, 3, &v, 1, 0, &got), -EAGAIN);
   assert_int_equal(got, 1);
 
-  fake_init(&f, &t, s2, 2);
+  fake_setup(&f, s2, 2);
   f.in = src;
-  f.inlen = 6;
-  f.waits[0] = 0;
-  f.nwaits = 1;
-  assert_int_equal(sc_recv_fill(&t, 3, &v, 1, 5, &got), -ETIMEDOUT);
+  f.in_len = 6;
+  const sc_fake_step timed_out[] = {SC_FAKE_STEP_TIMEOUT};
+  sc_fake_script_waits(&f, timed_out, 1);
+  assert_int_equal(sc_recv_fill(&f.t, 3, &v, 1, 5, &got), -ETIMEDOUT);
   assert_int_equal(got, 1);
 
-  const step s3[] = {take(1), claim(6)};
-  fake_init(&f, &t, s3, 2);
+  const sc_fake_step s3[] = {SC_FAKE_STEP_BYTES(1), SC_FAKE_STEP_CLAIM(6)};
+  fake_setup(&f, s3, 2);
   f.in = src;
-  f.inlen = 6;
-  assert_int_equal(sc_recv_fill(&t, 3, &v, 1, 5, &got), -EIO);
+  f.in_len = 6;
+  assert_int_equal(sc_recv_fill(&f.t, 3, &v, 1, 5, &got), -EIO);
   assert_int_equal(got, 1);
 }
 
 static void recv_fill_bad_arguments(void **state) {
   (void)state;
-  fake f;
-  sc_transport t;
-  fake_init(&f, &t, NULL, 0);
+  sc_fake f;
+  fake_setup(&f, NULL, 0);
   struct iovec v = IOV(NULL, 1);
-  assert_int_equal(sc_recv_fill(&t, 3, &v, -1, 0, NULL), -EINVAL);
-  assert_int_equal(sc_recv_fill(&t, 3, NULL, 1, 0, NULL), -EFAULT);
-  assert_int_equal(sc_recv_fill(&t, 3, &v, SC_IOV_MAX + 1, 0, NULL), -EMSGSIZE);
+  assert_int_equal(sc_recv_fill(&f.t, 3, &v, -1, 0, NULL), -EINVAL);
+  assert_int_equal(sc_recv_fill(&f.t, 3, NULL, 1, 0, NULL), -EFAULT);
+  assert_int_equal(sc_recv_fill(&f.t, 3, &v, SC_IOV_MAX + 1, 0, NULL), -EMSGSIZE);
   assert_int_equal(sc_recv_fill(NULL, 3, &v, 1, 0, NULL), -EINVAL);
-  assert_int_equal(sc_recv_fill(&t, 3, NULL, 0, 0, NULL), 0);
-  assert_int_equal(f.calls, 0);
+  assert_int_equal(sc_recv_fill(&f.t, 3, NULL, 0, 0, NULL), 0);
+  assert_int_equal(io_calls(&f), 0);
 }
 
 /* ---- real kernel ---- */
@@ -940,6 +1022,12 @@ int main(void) {
       cmocka_unit_test(send_all_bad_arguments),
       cmocka_unit_test(send_all_empty_message_one_call),
       cmocka_unit_test(send_all_empty_message_retried_after_eintr_eagain),
+      cmocka_unit_test(send_all_deadline_spans_eintr_and_waits),
+      cmocka_unit_test(recv_fill_deadline_spans_eintr_and_waits),
+      cmocka_unit_test(deadline_eintr_slow_calls_and_interrupted_waits),
+      cmocka_unit_test(deadline_timed_out_or_failed_wait_ends_the_call),
+      cmocka_unit_test(deadline_none_without_timeout),
+      cmocka_unit_test(deadline_monotonic_clock_when_now_ms_is_null),
       cmocka_unit_test(recv_msg_retries_eintr),
       cmocka_unit_test(recv_msg_passes_errors),
       cmocka_unit_test(recv_fill_short_reads),

@@ -1,5 +1,6 @@
 /* Whole-message send and receive over a transport: gather lists sent despite
- * short writes, EINTR and EAGAIN; scatter receives with truncation reported.
+ * short writes, EINTR and EAGAIN, within a deadline; scatter receives with
+ * truncation reported.
  * Every send adds MSG_NOSIGNAL: SIGPIPE never kills the process, a closed peer
  * is reported as -EPIPE. */
 #ifndef SOCKCHECK_MSG_H
@@ -15,14 +16,29 @@
 extern "C" {
 #endif
 
+/* Waits and deadlines, for sc_send_all and sc_recv_fill alike. timeout_ms < 0:
+ * no deadline, each wait is unbounded (-1). timeout_ms == 0: never wait, the
+ * first EAGAIN returns -EAGAIN (EINTR and short transfers are still retried).
+ * timeout_ms > 0: a deadline for the whole call, timeout_ms after it starts on
+ * t->now_ms; every wait is given the time left, and the time lost to EINTR,
+ * waits and slow calls all counts. The first transport call is always made; no
+ * later call or wait starts once the deadline is reached: the call returns
+ * -ETIMEDOUT instead, as it does when a wait reports a timeout (0). A wait that
+ * fails returns its error at once. Nothing is ever called after such a failure. */
+
 /* Sends every byte of msg's iovecs exactly once and in order, advancing over
  * short writes on a private copy (the caller's msghdr and iovec array are never
- * written). msg_name goes with every call, msg_control with the first call only.
- * EINTR is retried; on EAGAIN it waits for POLLOUT up to timeout_ms per wait
- * (< 0: no limit; 0: return -EAGAIN at once). Returns the total sent, or -errno
- * (-EMSGSIZE for more than SC_IOV_MAX iovecs, -EINVAL if the total exceeds
- * SSIZE_MAX, -ETIMEDOUT if a wait expired); *sent (if not NULL) always holds the
- * bytes sent before the failure. */
+ * written); every call offers all the bytes that remain. msg_name goes with
+ * every call; msg_control with every call until one succeeds (a call that
+ * fails with EINTR or EAGAIN sent nothing), never after. At least one sendmsg
+ * is made, even for 0 bytes (an empty datagram). EINTR is retried, EAGAIN
+ * waits for POLLOUT (see above). Returns the total sent, or -errno: -EMSGSIZE
+ * for more than SC_IOV_MAX iovecs and -EINVAL if the total exceeds SSIZE_MAX
+ * (both before any call), -EAGAIN / -ETIMEDOUT as above, -EIO if the transport
+ * reports 0 bytes sent for a nonzero remainder or more than it was offered,
+ * otherwise the error the transport or its wait returned. *sent (if not NULL)
+ * always holds the bytes the transport accepted: the return value on success,
+ * the prefix sent before the failure otherwise. */
 ssize_t sc_send_all(const sc_transport *t, int fd, const struct msghdr *msg, int flags,
                     int timeout_ms, size_t *sent);
 
@@ -32,10 +48,16 @@ ssize_t sc_send_all(const sc_transport *t, int fd, const struct msghdr *msg, int
  * kernel as usual; received descriptors belong to the caller. */
 ssize_t sc_recv_msg(const sc_transport *t, int fd, struct msghdr *msg, int flags);
 
-/* Fills the scatter list iov[0..cnt) completely from a stream, waiting for
- * POLLIN up to timeout_ms per wait on EAGAIN. Returns the bytes received: the
- * full total, or less only at end of stream; -errno on failure (bytes already
- * received are then in the buffers, counted in *got if not NULL). */
+/* Fills the scatter list iov[0..cnt) completely and in order from a stream,
+ * with recvmsg(2) and flags 0 on an advanced private copy of the list (the
+ * caller's array is never written; no call for a total of 0). EINTR is retried,
+ * EAGAIN waits for POLLIN (see above). Returns the bytes received: the full
+ * total, or fewer only at end of stream (recvmsg returned 0). On failure
+ * returns -errno: -EINVAL for cnt < 0, -EMSGSIZE for more than SC_IOV_MAX
+ * entries, -EAGAIN / -ETIMEDOUT as above, -EIO if the transport reports more
+ * bytes than the buffers had room for, otherwise the transport's or its wait's
+ * error. *got (if not NULL) always holds the bytes received, which are in the
+ * buffers, in order; nothing past them is written. */
 ssize_t sc_recv_fill(const sc_transport *t, int fd, const struct iovec *iov, int cnt,
                      int timeout_ms, size_t *got);
 

@@ -1,6 +1,7 @@
 /* The syscall seam. All of the library's socket I/O goes through one
- * sc_transport, so tests and the `sendall` fuzz target can replay any schedule
- * of short writes, EINTR and EAGAIN without a kernel (curl's debug socket
+ * sc_transport, so tests and the `sendall` and `recvfill` fuzz targets can replay
+ * any schedule of short transfers, EINTR, EAGAIN and waits, on a clock of their
+ * own, without a kernel (curl's debug socket
  * filter does the same).
  */
 #ifndef SOCKCHECK_TRANSPORT_H
@@ -23,10 +24,15 @@ struct sc_transport {
   /* Waits until fd is ready for `events` (POLLIN/POLLOUT): 1 ready, 0 timed out,
    * -errno on failure. timeout_ms < 0 waits without limit. */
   int (*wait)(const sc_transport *t, int fd, short events, int timeout_ms);
+  /* The monotonic clock in milliseconds (never decreasing; only differences
+   * matter), read for the deadlines of sc_send_all and sc_recv_fill. May be NULL:
+   * the library then reads CLOCK_MONOTONIC itself. */
+  long long (*now_ms)(const sc_transport *t);
   void *ctx; /* owned by whoever built the transport */
 };
 
-/* The real kernel: sendmsg(2), recvmsg(2) and poll(2). Static, never NULL. */
+/* The real kernel: sendmsg(2), recvmsg(2), poll(2) and clock_gettime(2) with
+ * CLOCK_MONOTONIC. Static, never NULL. */
 const sc_transport *sc_transport_kernel(void);
 
 #ifdef __cplusplus
