@@ -225,7 +225,7 @@ static void test_many_clients(void **state) {
   assert_int_equal(h.stats.messages, N * ROUNDS);
   assert_int_equal(h.stats.closed, N);
   assert_non_null(strstr(h.log_buf, want));
-  assert_non_null(strstr(h.log_buf, "closed (eof)\n"));
+  assert_non_null(strstr(h.log_buf, "closed (eof, 3 messages)\n"));
   finish(&h);
   assert_int_equal((int)sc_test_count_fds(NULL), fds_before);
 }
@@ -542,7 +542,7 @@ static unsigned long long check_log_lines(char *log, unsigned long long *noticed
       continue;
     }
     if (strncmp(line, "client 127.0.0.1:", 17) != 0 ||
-        (strstr(line, " connected") == NULL && strstr(line, " closed (eof)") == NULL)) {
+        (strstr(line, " connected") == NULL && strstr(line, " closed (eof, ") == NULL)) {
       fail_msg("unexpected log line \"%s\"", line);
     }
     lines++;
