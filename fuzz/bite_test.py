@@ -25,6 +25,9 @@ CASES = [
     ("CMSG_LEN", "cmsg"),
     ("CONN_REPLY", "server"),
     ("DROP_TRUNC", "msghdr"),
+    ("SERVER_FLUSH_OFFERED", "serverloop"),
+    ("SERVER_EOF_CLOSE", "serverloop"),
+    ("SERVER_NO_BACKPRESSURE", "serverloop"),
 ]
 
 FINDING = re.compile(
