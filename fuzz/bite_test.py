@@ -27,7 +27,7 @@ CASES = [
     ("DROP_TRUNC", "msghdr"),
     ("SERVER_FLUSH_OFFERED", "serverloop"),
     ("SERVER_EOF_CLOSE", "serverloop"),
-    ("SERVER_NO_BACKPRESSURE", "serverloop"),
+    ("SERVER_DRAINING_ERROR", "serverloop"),
 ]
 
 FINDING = re.compile(

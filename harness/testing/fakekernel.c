@@ -515,8 +515,8 @@ static bool check_line(const sc_fk_result *r, const char *line, size_t len, unsi
   }
   const sc_fk_client *c = &r->clients[a - 1];
   const char *what = text + used;
-  unsigned bit;
-  bool ok;
+  unsigned bit = 0;
+  bool ok = false;
   unsigned long long n = 0;
   int tail = 0;
   if (strcmp(what, "connected") == 0) {

@@ -790,6 +790,23 @@ static void test_log_eagain_eintr(void **state) {
   sc_fk_result_free(&r);
 }
 
+/* A client that never reads while it sends: the loop stops reading it once out_limit
+ * reply bytes are owed (sc_fk_check holds every read to that bound), then serves it all. */
+static void test_reading_pauses_at_out_limit(void **state) {
+  (void)state;
+  sc_fk_op ops[12] = {OP(CONNECT), OP(PAUSE)};
+  for (size_t i = 2; i < 10; i++) {
+    ops[i] = OP(DATA, .n = 1);
+  }
+  ops[10] = OP(TICK);
+  ops[11] = OP(TICK);
+  sc_fk_result r;
+  fk_run(&fk_cfg, ops, NOPS(ops), &r);
+  assert_int_equal(r.clients[0].max_owed, fk_cfg.out_limit);
+  assert_int_equal(r.clients[0].replies, 2 * r.clients[0].messages);
+  sc_fk_result_free(&r);
+}
+
 /* A client that stops reading, sends three messages and EOF, then reads one byte at a
  * time: every owed "ok" reaches it through one-byte writes before its descriptor is
  * closed (the server neither counts offered bytes as written nor closes at EOF). */
@@ -841,6 +858,7 @@ int main(void) {
       cmocka_unit_test(test_accept_fatal_error_returned),
       cmocka_unit_test(test_log_short_writes),
       cmocka_unit_test(test_log_eagain_eintr),
+      cmocka_unit_test(test_reading_pauses_at_out_limit),
       cmocka_unit_test(test_eof_flushes_through_short_writes),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
