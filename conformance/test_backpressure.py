@@ -28,9 +28,12 @@ SMALL_BUF = 4096  # SO_SNDBUF and SO_RCVBUF of the clients (the kernel doubles i
 # write that meets a full send buffer can take one byte of a 2-byte reply (a partial write);
 # the kernel's loopback MSS rarely gives one. A small MSS makes the server's send buffer
 # grow (about 130 000 messages before its first stall), hence fewer clients there.
-SHAPES = [("kernel-mss", None, 3, 4, 4), ("odd-mss", 501, 1, 4, 1)]
+SHAPES = [("kernel-mss", None, 3, 4, 4), ("odd-mss", 501, 1, 6, 1)]
 SERVER_RECV_BUF = 1024  # the ok-server's bytes per recv (harness/programs/ok_server.c)
 TEST_DEADLINE_S = 90.0
+# The longest silence waited out while reading: a zero-window probe of the server's TCP
+# backs off (0.2 s, 0.4 s, ... after its RTO) when the window opens without an update.
+SILENCE_S = max(IO_TIMEOUT, 10.0)
 SLEEPS_IN = ("ep_poll", "do_epoll_wait")
 CLOSED = re.compile(r"^client 127\.0\.0\.1:(\d+) closed \(eof, (\d+) messages\)$")
 
@@ -94,10 +97,10 @@ class Client:
             left = deadline - time.monotonic()
             assert left > 0, "client :%d: no EOF within the deadline (%d reply bytes)" % (
                 self.port, len(self.replies))
-            r, _, _ = select.select([self.sock], [], [], min(left, IO_TIMEOUT))
+            r, _, _ = select.select([self.sock], [], [], min(left, SILENCE_S))
             assert r, "client :%d: server silent for %.0f s after EOF (%d reply bytes)" % (
-                self.port, IO_TIMEOUT, len(self.replies))
-            chunk = self.sock.recv(self.rng.choice((16, 64, 512)))
+                self.port, SILENCE_S, len(self.replies))
+            chunk = self.sock.recv(self.rng.choice((64, 512, 4096)))
             if not chunk:
                 return
             self.replies += chunk

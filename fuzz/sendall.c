@@ -479,7 +479,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   st.orig = &msg;
   st.ref = iov_ref;
   st.last = LAST_NONE;
-  sc_transport fake = {fake_sendmsg, fake_recvmsg, fake_wait, &st};
+  sc_transport fake = {
+      .sendmsg = fake_sendmsg, .recvmsg = fake_recvmsg, .wait = fake_wait, .ctx = &st};
   size_t sent = (size_t)-1;
   ssize_t ret = sc_send_all(&fake, FAKE_FD, &msg, sc.flags, sc.timeout_ms, &sent);
 
