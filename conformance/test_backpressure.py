@@ -143,7 +143,7 @@ def closed_lines(srv, ports, deadline):
 
 @behaviour("SRV-3", "SRV-R4")
 @pytest.mark.parametrize("shape", SHAPES, ids=[s[0] for s in SHAPES])
-def test_replies_exact_under_backpressure(start_server, ours_only, shape):
+def test_server_replies_exact_under_backpressure(start_server, ours_only, shape):
     _, segment, repetitions, nclients, rounds = shape
     if not ours_only:
         pytest.skip("needs the 'closed (eof, N messages)' log line of sockcheck-ok-server")
