@@ -27,8 +27,10 @@ SMALL_BUF = 4096  # SO_SNDBUF and SO_RCVBUF of the clients (the kernel doubles i
 # With an odd MSS the server's segments end at odd offsets of its "okok" stream, so the
 # write that meets a full send buffer can take one byte of a 2-byte reply (a partial write);
 # the kernel's loopback MSS rarely gives one. A small MSS makes the server's send buffer
-# grow (about 130 000 messages before its first stall), hence fewer clients there.
-SHAPES = [("kernel-mss", None, 3, 4, 4), ("odd-mss", 501, 1, 6, 1)]
+# grow (about 130 000 messages before its first stall); and a client left stalled while
+# others run meets the server's zero-window probes seconds apart (the tiny window is not
+# reopened by an update): there, one client at a time.
+SHAPES = [("kernel-mss", None, 3, 4, 4), ("odd-mss", 501, 6, 1, 1)]
 SERVER_RECV_BUF = 1024  # the ok-server's bytes per recv (harness/programs/ok_server.c)
 TEST_DEADLINE_S = 90.0
 # The longest silence waited out while reading: a zero-window probe of the server's TCP
