@@ -29,6 +29,9 @@ CASES = [
     ("CONTROL_RESENT", "sendall"),
     ("IOV_EMPTY_MIDDLE", "sendall"),
     ("RECV_DEADLINE_PROGRESS", "recvfill"),
+    ("SERVER_FLUSH_OFFERED", "serverloop"),
+    ("SERVER_EOF_CLOSE", "serverloop"),
+    ("SERVER_DRAINING_ERROR", "serverloop"),
 ]
 
 FINDING = re.compile(

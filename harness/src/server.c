@@ -34,6 +34,8 @@
 #include "sockcheck/error.h"
 #include "sockcheck/transport.h"
 
+#include "logq.h"
+
 #define DEFAULT_OUT_LIMIT 4096
 #define DEFAULT_RECV_BUF 1024
 #define MAX_EVENTS 64
@@ -44,24 +46,8 @@
 #define LOG_LINE_MAX 512
 /* At a stop, how long the remaining log may wait for its reader. */
 #define LOG_DRAIN_MS 1000
-
-typedef enum log_mode {
-  LOG_OFF = 0, /* no log, or the descriptor failed */
-  LOG_DIRECT,  /* epoll cannot watch it (regular file, /dev/null): written at once */
-  LOG_POLLED,  /* pipe, FIFO, tty: at most PIPE_BUF bytes per ready event */
-  LOG_SOCKET   /* written with MSG_DONTWAIT when ready */
-} log_mode;
-
-typedef struct logq {
-  int fd;
-  log_mode mode;
-  bool watching; /* EPOLLOUT registered */
-  char *buf;     /* queued bytes: buf[head .. head + len) */
-  size_t cap;
-  size_t head;
-  size_t len;
-  unsigned long long lost; /* lines dropped since the last notice */
-} logq;
+/* Transient accept() failures retried per wakeup before waiting for the next. */
+#define ACCEPT_RETRIES 64
 
 typedef struct client {
   int fd;
@@ -84,7 +70,9 @@ typedef struct loop {
   unsigned char *buf;
   size_t buf_len;
   struct timespec pause_end; /* while paused: when to try accepting again */
-  logq log;
+  sc__logq log;
+  bool log_watched;    /* the log descriptor is in the epoll set */
+  uint32_t log_events; /* its interest: EPOLLOUT exactly while bytes are queued */
 } loop;
 
 /* Tokens for the three non-client descriptors (their addresses are the ids). */
@@ -105,142 +93,54 @@ static int set_interest(loop *l, int fd, void *ptr, uint32_t events, int op) {
 
 /* ---------------------------------------------------------------- log */
 
-static void log_count_lost(loop *l, unsigned long long n) {
-  if (l->stats != NULL) {
-    l->stats->log_dropped += n;
-  }
-}
-
-/* Gives the log descriptor up: what is queued is lost (and counted). */
+/* Gives the log descriptor up (a failed write or a gone reader). */
 static void log_disable(loop *l) {
-  logq *q = &l->log;
-  unsigned long long lines = 0;
-  for (size_t i = 0; i < q->len; i++) {
-    lines += q->buf[q->head + i] == '\n';
+  sc__logq_disable(&l->log);
+  if (l->log_watched) {
+    (void)epoll_ctl(l->epfd, EPOLL_CTL_DEL, l->log.fd, NULL);
+    l->log_watched = false;
   }
-  log_count_lost(l, lines);
-  if (q->mode != LOG_DIRECT && q->mode != LOG_OFF) {
-    (void)epoll_ctl(l->epfd, EPOLL_CTL_DEL, q->fd, NULL);
-  }
-  q->mode = LOG_OFF;
-  q->watching = false;
-  q->head = 0;
-  q->len = 0;
-  q->lost = 0;
-}
-
-/* Appends text[0..n) if it fits; returns false (nothing appended) if not. */
-static bool log_append(logq *q, const char *text, size_t n) {
-  if (n > q->cap - q->len) {
-    return false;
-  }
-  if (n > q->cap - q->head - q->len) {
-    memmove(q->buf, q->buf + q->head, q->len);
-    q->head = 0;
-  }
-  memcpy(q->buf + q->head + q->len, text, n);
-  q->len += n;
-  return true;
-}
-
-/* Queues "N log lines dropped" if lines were dropped and it fits now. */
-static void log_notice(logq *q) {
-  if (q->lost == 0) {
-    return;
-  }
-  char text[64];
-  int n = snprintf(text, sizeof(text), "%llu log lines dropped\n", q->lost);
-  if (n > 0 && (size_t)n < sizeof(text) && log_append(q, text, (size_t)n)) {
-    q->lost = 0;
-  }
-}
-
-/* One write of queued bytes, never blocking (see log_mode). Returns the bytes
- * written (0: not now), or -errno (the descriptor is then given up). */
-static ssize_t log_write_once(loop *l) {
-  logq *q = &l->log;
-  const char *p = q->buf + q->head;
-  ssize_t w;
-  if (q->mode == LOG_SOCKET) {
-    w = send(q->fd, p, q->len, MSG_DONTWAIT | MSG_NOSIGNAL);
-  } else {
-    w = write(q->fd, p, q->mode == LOG_POLLED && q->len > PIPE_BUF ? PIPE_BUF : q->len);
-  }
-  if (w < 0) {
-    int err = errno;
-    if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR) {
-      return 0;
-    }
-    log_disable(l);
-    return SC_ERR(err);
-  }
-  q->head += (size_t)w;
-  q->len -= (size_t)w;
-  if (q->len == 0) {
-    q->head = 0;
-  }
-  log_notice(q);
-  return w;
 }
 
 /* Registers interest in EPOLLOUT exactly while bytes are queued. */
 static void log_watch(loop *l) {
-  logq *q = &l->log;
-  bool want = q->len > 0;
-  if (want == q->watching) {
-    return;
-  }
-  if (set_interest(l, q->fd, &log_token, want ? EPOLLOUT : 0, EPOLL_CTL_MOD) != 0) {
+  if (l->log.mode == SC__LOGQ_OFF) {
     log_disable(l);
     return;
   }
-  q->watching = want;
+  uint32_t want = l->log.len > 0 ? EPOLLOUT : 0;
+  if (!l->log_watched || want == l->log_events) {
+    return;
+  }
+  if (set_interest(l, l->log.fd, &log_token, want, EPOLL_CTL_MOD) != 0) {
+    log_disable(l);
+    return;
+  }
+  l->log_events = want;
 }
 
 /* After queueing: a direct descriptor is written now, a watched one when ready. */
 static void log_kick(loop *l) {
-  logq *q = &l->log;
-  if (q->mode == LOG_DIRECT) {
-    while (q->mode == LOG_DIRECT && q->len > 0 && log_write_once(l) > 0) {
+  sc__logq *q = &l->log;
+  if (q->mode == SC__LOGQ_DIRECT) {
+    while (q->len > 0 && sc__logq_write(q) > 0) {
     }
-  } else if (q->mode != LOG_OFF) {
+  } else {
     log_watch(l);
   }
 }
 
 /* The log descriptor is ready (or failed): one bounded write. */
 static void log_ready(loop *l, uint32_t events) {
-  logq *q = &l->log;
-  if (q->mode == LOG_OFF) {
-    return;
-  }
   if ((events & (EPOLLERR | EPOLLHUP)) != 0) {
     /* The reader is gone: writing would only fail (or raise SIGPIPE). */
     log_disable(l);
     return;
   }
-  if ((events & EPOLLOUT) != 0 && q->len > 0) {
-    (void)log_write_once(l);
+  if ((events & EPOLLOUT) != 0) {
+    (void)sc__logq_write(&l->log);
   }
-  if (q->mode != LOG_OFF) {
-    log_watch(l);
-  }
-}
-
-static void log_text(loop *l, const char *text, size_t n) {
-  logq *q = &l->log;
-  if (q->mode == LOG_OFF) {
-    if (q->fd >= 0) {
-      log_count_lost(l, 1);
-    }
-    return;
-  }
-  log_notice(q);
-  if (q->lost > 0 || !log_append(q, text, n)) {
-    q->lost++;
-    log_count_lost(l, 1);
-  }
-  log_kick(l);
+  log_watch(l);
 }
 
 static void log_line(loop *l, const char *name, const char *what, const char *detail) {
@@ -261,17 +161,17 @@ static void log_line(loop *l, const char *name, const char *what, const char *de
     n = (int)sizeof(text) - 1;
     text[n - 1] = '\n';
   }
-  log_text(l, text, (size_t)n);
+  sc__logq_push(&l->log, text, (size_t)n);
+  log_kick(l);
 }
 
 /* Sets up the log queue. Returns 0 or -errno (-EBADF: not open for writing). */
 static int log_open(loop *l) {
-  logq *q = &l->log;
-  q->fd = l->cfg->log_fd;
-  if (q->fd < 0) {
-    return 0;
+  int fd = l->cfg->log_fd;
+  if (fd < 0) {
+    return sc__logq_init(&l->log, l->tr, -1, SC__LOGQ_OFF, 0);
   }
-  int fl = fcntl(q->fd, F_GETFL);
+  int fl = fcntl(fd, F_GETFL);
   if (fl < 0) {
     return SC_ERR(errno);
   }
@@ -279,23 +179,20 @@ static int log_open(loop *l) {
     return -EBADF;
   }
   struct stat st;
-  if (fstat(q->fd, &st) != 0) {
+  if (fstat(fd, &st) != 0) {
     return SC_ERR(errno);
   }
-  q->cap = l->cfg->log_buf == 0 ? DEFAULT_LOG_BUF : l->cfg->log_buf;
-  q->buf = malloc(q->cap);
-  if (q->buf == NULL) {
-    return -ENOMEM;
-  }
-  int rc = set_interest(l, q->fd, &log_token, 0, EPOLL_CTL_ADD);
+  sc__logq_mode mode = S_ISSOCK(st.st_mode) ? SC__LOGQ_SOCKET : SC__LOGQ_POLLED;
+  int rc = set_interest(l, fd, &log_token, 0, EPOLL_CTL_ADD);
   if (rc == -EPERM) {
-    q->mode = LOG_DIRECT;
+    mode = SC__LOGQ_DIRECT;
   } else if (rc != 0) {
     return rc;
   } else {
-    q->mode = S_ISSOCK(st.st_mode) ? LOG_SOCKET : LOG_POLLED;
+    l->log_watched = true;
   }
-  return 0;
+  return sc__logq_init(&l->log, l->tr, fd, mode,
+                       l->cfg->log_buf == 0 ? DEFAULT_LOG_BUF : l->cfg->log_buf);
 }
 
 static long long ms_until(const struct timespec *end) {
@@ -317,12 +214,11 @@ static void deadline_in(struct timespec *end, long ms) {
 /* At a stop: writes what is queued, waiting for the reader at most
  * LOG_DRAIN_MS in all; what is still queued then counts as dropped. */
 static void log_close(loop *l) {
-  logq *q = &l->log;
+  sc__logq *q = &l->log;
   struct timespec end;
   deadline_in(&end, LOG_DRAIN_MS);
-  log_notice(q);
-  while (q->mode != LOG_OFF && q->len > 0) {
-    if (q->mode != LOG_DIRECT) {
+  while (q->mode != SC__LOGQ_OFF && q->len > 0) {
+    if (q->mode != SC__LOGQ_DIRECT) {
       long long left = ms_until(&end);
       if (left <= 0) {
         break;
@@ -336,14 +232,15 @@ static void log_close(loop *l) {
         break;
       }
     }
-    ssize_t w = log_write_once(l);
-    if (w <= 0 && q->mode == LOG_DIRECT) {
+    if (sc__logq_write(q) <= 0 && q->mode == SC__LOGQ_DIRECT) {
       break;
     }
   }
   log_disable(l); /* counts what could not be written (dropped lines are counted already) */
-  free(q->buf);
-  q->buf = NULL;
+  sc__logq_free(q);
+  if (l->stats != NULL) {
+    l->stats->log_dropped = q->dropped;
+  }
 }
 
 static void peer_name(const struct sockaddr_storage *ss, socklen_t len, char *out, size_t cap) {
@@ -447,7 +344,9 @@ static void serve(loop *l, client *c) {
     }
   }
   if (c->conn.state == SC_CONN_CLOSED) {
-    close_client(l, c, "closed (eof)", NULL);
+    char detail[48];
+    (void)snprintf(detail, sizeof(detail), "%llu messages", (unsigned long long)c->conn.chunks_in);
+    close_client(l, c, "closed (eof, ", detail);
     return;
   }
   uint32_t want =
@@ -501,7 +400,7 @@ static bool out_of_fds(loop *l) {
   if (l->spare_fd >= 0) {
     (void)close(l->spare_fd);
     l->spare_fd = -1;
-    int fd = accept4(l->cfg->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = l->tr->accept(l->tr, l->cfg->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd >= 0) {
       (void)close(fd);
       if (l->stats != NULL) {
@@ -520,24 +419,47 @@ static bool out_of_fds(loop *l) {
   return false;
 }
 
-/* Accepts every pending client. Returns 0 or the -errno of a fatal failure. */
+/* accept(2)'s "treat as EAGAIN and retry" errors: the pending connection (or
+ * the network under it) failed, the listening socket did not. */
+static bool accept_transient(int err) {
+  switch (err) {
+    case EINTR:
+    case ECONNABORTED:
+    case EPROTO:
+    case EPERM:
+    case ENETDOWN:
+    case ENOPROTOOPT:
+    case EHOSTDOWN:
+    case ENONET:
+    case EHOSTUNREACH:
+    case EOPNOTSUPP:
+    case ENETUNREACH:
+      return true;
+    default:
+      return false;
+  }
+}
+
+/* Accepts every pending client. Returns 0 or the -errno of a fatal failure.
+ * Transient failures are retried, at most ACCEPT_RETRIES per wakeup (a
+ * listener that keeps failing is tried again at the next event). */
 static int accept_all(loop *l) {
+  int transient = 0;
   for (;;) {
     struct sockaddr_storage ss;
     socklen_t len = sizeof(ss);
-    int fd = accept4(l->cfg->listen_fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    int fd = l->tr->accept(l->tr, l->cfg->listen_fd, (struct sockaddr *)&ss, &len,
+                           SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
-      int err = errno;
+      int err = -fd;
+      if (accept_transient(err)) {
+        if (++transient >= ACCEPT_RETRIES) {
+          return 0;
+        }
+        continue;
+      }
       switch (err) {
-        case EINTR:
-        case ECONNABORTED:
-        case EPROTO:
-        case EPERM:
-          continue;
         case EAGAIN:
-#if EWOULDBLOCK != EAGAIN
-        case EWOULDBLOCK:
-#endif
           return 0;
         case EMFILE:
         case ENFILE:
@@ -548,7 +470,7 @@ static int accept_all(loop *l) {
           }
           continue;
         default:
-          return SC_ERR(err);
+          return -err;
       }
     }
     if (l->cfg->max_conns != 0 && l->nclients >= l->cfg->max_conns) {
@@ -580,7 +502,7 @@ int sc_server_run(const sc_server_config *cfg, sc_server_stats *stats) {
   memset(&l, 0, sizeof(l));
   l.cfg = cfg;
   l.stats = stats;
-  l.tr = sc_transport_kernel();
+  l.tr = cfg->transport != NULL ? cfg->transport : sc_transport_kernel();
   l.spare_fd = -1;
   l.log.fd = -1;
   l.buf_len = cfg->recv_buf == 0 ? DEFAULT_RECV_BUF : cfg->recv_buf;

@@ -1,11 +1,12 @@
-/* The kernel transport: the only place the library calls sendmsg/recvmsg/poll
- * and reads the clock. */
+/* The kernel transport: the only place the library calls sendmsg/recvmsg/poll and
+ * reads the clock, and the only place the server calls accept4/write. */
 #include "sockcheck/transport.h"
 
 #include <errno.h>
 #include <poll.h>
 #include <stddef.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "sockcheck/error.h"
 
@@ -31,6 +32,19 @@ static int kernel_wait(const sc_transport *t, int fd, short events, int timeout_
   return n > 0 ? 1 : 0;
 }
 
+static int kernel_accept(const sc_transport *t, int fd, struct sockaddr *addr, socklen_t *len,
+                         int flags) {
+  (void)t;
+  int n = accept4(fd, addr, len, flags);
+  return n < 0 ? SC_ERR(errno) : n;
+}
+
+static ssize_t kernel_write(const sc_transport *t, int fd, const void *buf, size_t len) {
+  (void)t;
+  ssize_t n = write(fd, buf, len);
+  return n < 0 ? SC_ERR(errno) : n;
+}
+
 static long long kernel_now_ms(const sc_transport *t) {
   (void)t;
   struct timespec ts = {.tv_sec = 0, .tv_nsec = 0};
@@ -43,6 +57,8 @@ static const sc_transport kernel = {
     .sendmsg = kernel_sendmsg,
     .recvmsg = kernel_recvmsg,
     .wait = kernel_wait,
+    .accept = kernel_accept,
+    .write = kernel_write,
     .now_ms = kernel_now_ms,
     .ctx = NULL,
 };

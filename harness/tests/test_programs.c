@@ -300,7 +300,7 @@ static void test_ok_server_session(void **state) {
     assert_memory_equal(ok, "ok", 2);
   }
   assert_int_equal(close(c), 0);
-  (void)snprintf(want, sizeof(want), "client 127.0.0.1:%u closed (eof)", cport);
+  (void)snprintf(want, sizeof(want), "client 127.0.0.1:%u closed (eof, 5 messages)", cport);
   assert_string_equal(next_line(p), want);
   assert_int_equal(kill(p->pid, SIGTERM), 0);
   assert_int_equal(wait_exit(p), 0);

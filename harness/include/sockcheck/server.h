@@ -11,13 +11,19 @@
  * "N log lines dropped" is logged once there is room. A log descriptor that
  * fails (EPIPE, EPOLLERR...) is given up; its lines count as dropped. Callers
  * should ignore SIGPIPE (sc_cli_stop_fd does): a pipe reader that leaves
- * between the readiness check and the write would otherwise raise it. */
+ * between the readiness check and the write would otherwise raise it.
+ *
+ * The log lines: "client ADDR connected", "client ADDR closed (eof, N messages)"
+ * (N: the messages it was sent replies for), "client ADDR closed (reset)",
+ * "client ADDR closed (error: MESSAGE)", "client ADDR closed (server stopping)",
+ * "client ADDR rejected (connection cap)", "N log lines dropped". */
 #ifndef SOCKCHECK_SERVER_H
 #define SOCKCHECK_SERVER_H
 
 #include <stddef.h>
 
 #include "sockcheck/addr.h"
+#include "sockcheck/transport.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -32,6 +38,9 @@ typedef struct sc_server_config {
   int log_fd;       /* one line per event ("client 127.0.0.1:5555 connected"), or -1 for
                        none (0 is a descriptor: set -1 explicitly); not owned */
   size_t log_buf;   /* bytes of log held for a slow reader; 0 = default (64 KiB) */
+  /* Every client recvmsg/sendmsg, every accept and every log write goes through it;
+   * NULL = the kernel (sc_transport_kernel). Not owned. */
+  const sc_transport *transport;
 } sc_server_config;
 
 typedef struct sc_server_stats {
@@ -45,8 +54,15 @@ typedef struct sc_server_stats {
 /* Runs the loop until stop_fd is readable. Returns 0 on a clean stop (every
  * client descriptor closed; the log flushed, waiting at most 1 s for a log
  * reader) or -errno of a fatal epoll/accept failure (-EBADF: log_fd is not
- * open for writing).
- * Per-client failures (reset, EPIPE) only close that client. stats may be NULL. */
+ * open for writing). accept() failures that accept(2) says to retry (EINTR,
+ * ECONNABORTED, EPROTO, EPERM, ENETDOWN, ENOPROTOOPT, EHOSTDOWN, ENONET,
+ * EHOSTUNREACH, EOPNOTSUPP, ENETUNREACH) are retried, a bounded number of times
+ * per wakeup; descriptor exhaustion pauses accepting; any other is fatal.
+ * Every reply owed to a client that sent EOF is written before its descriptor
+ * is closed (unless it resets or the server stops); a client's owed replies
+ * never exceed out_limit (reading pauses).
+ * Per-client failures (reset, EPIPE) only close that client. stats may be NULL
+ * (stats->log_dropped is set at the end). */
 int sc_server_run(const sc_server_config *cfg, sc_server_stats *stats);
 
 #ifdef __cplusplus
