@@ -35,7 +35,7 @@ done
 case "$TIME" in ''|*[!0-9]*) echo "bench_fuzz: --time needs a whole number of seconds" >&2; exit 2 ;; esac
 case "$ROUNDS" in ''|0|*[!0-9]*) echo "bench_fuzz: --rounds needs a positive whole number" >&2; exit 2 ;; esac
 if [ ${#TARGETS[@]} -eq 0 ]; then
-  for t in msghdr cmsg sendall server addr layout; do
+  for t in msghdr cmsg sendall server addr layout recvfill serverloop; do
     [ -f "$ROOT/fuzz/$t.c" ] && TARGETS+=("$t")
   done
 fi
