@@ -1,6 +1,8 @@
-"""The suite checks itself: --server-cmd against a deliberately broken server
-marks exactly the broken IDs failed in the report. (That every behaviour ID
-has a test or an exception is checked at collection time, in conftest.py.)"""
+"""The suite checks itself (META-1): pointed at programs that break known
+promises, the report fails exactly those IDs and passes the rest, ID by ID.
+(That every behaviour ID has a test or an exception is checked at collection
+time, in conftest.py.) These tests judge the suite, so they count toward
+META-1 only, never toward the promises of the programs they run."""
 import os
 import subprocess
 import sys
@@ -8,25 +10,61 @@ import sys
 import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+INNER_TIMEOUT = 120
 
 
-@pytest.mark.behaviour("SRV-1", "SRV-2", "SRV-3", "SRV-4")
-def test_server_cmd_reports_exactly_the_broken_ids(tmp_path, bin_dir):
+def fixture(name):
+    return "%s %s" % (sys.executable, os.path.join(HERE, "fixtures", name))
+
+
+def verdict(tmp_path, bin_dir, files, options, io_timeout="0.3"):
+    """Runs the suite's files with options in a child pytest; returns
+    {judged command: {ID: "pass" | "FAIL ..."}} from its report's tables
+    (the key None: the bundled programs' table)."""
     report = tmp_path / "report.md"
-    server = "%s %s {port}" % (sys.executable, os.path.join(HERE, "fixtures", "broken_server.py"))
-    argv = [sys.executable, "-m", "pytest", os.path.join(HERE, "test_ok_server.py"), "-q", "-p", "no:xdist",
-            "--bin-dir", bin_dir, "--server-cmd", server, "--report", str(report),
-            # one or more tests of every SRV ID; the redundant slow ones are left out
-            "-k", "not test_200_clients_replies_are_exact and not test_many_sessions"]
-    env = dict(os.environ, SC_IO_TIMEOUT="0.3")  # the broken server never answers some sends
-    p = subprocess.run(argv, capture_output=True, timeout=60, cwd=HERE, env=env)
-    assert p.returncode == 1, "inner run exit %d\n%s" % (p.returncode, p.stdout.decode()[-3000:])
-    rows = {}
+    # The test files first: pytest finds the conftest (and its options) through them.
+    argv = [sys.executable, "-m", "pytest"] + [os.path.join(HERE, f) for f in files] + [
+        "-q", "-p", "no:xdist", "--bin-dir", bin_dir, "--report", str(report)] + list(options)
+    # A program that never answers costs one short wait per test.
+    env = dict(os.environ, SC_IO_TIMEOUT=io_timeout)
+    p = subprocess.run(argv, capture_output=True, timeout=INNER_TIMEOUT, cwd=HERE, env=env,
+                       stdin=subprocess.DEVNULL)
+    assert p.returncode in (0, 1), "inner run exit %d\n%s%s" % (
+        p.returncode, p.stdout.decode()[-3000:], p.stderr.decode()[-2000:])
+    tables, judged = {}, None
     for line in report.read_text().splitlines():
+        if line.startswith("## Judged: `"):
+            judged = line[len("## Judged: `"):-1]
+        elif line.startswith("## "):
+            judged = None
         cells = [c.strip() for c in line.strip("|").split("|")]
-        if len(cells) == 4 and (cells[0].startswith("SRV")):
-            rows[cells[0]] = cells[3]
+        if len(cells) == 4 and cells[2].isdigit():
+            tables.setdefault(judged, {})[cells[0]] = cells[3]
+    return tables, p
+
+
+def split(rows):
     failed = {bid for bid, r in rows.items() if r.startswith("FAIL")}
     passed = {bid for bid, r in rows.items() if r.startswith("pass")}
-    assert failed == {"SRV-1", "SRV-2", "SRV-3"}, rows
-    assert passed == {"SRV-4", "SRV-R1", "SRV-R2", "SRV-R3", "SRV-R4", "SRV-R5", "SRV-R6"}, rows
+    return failed, passed
+
+
+SRV_ALL = {"SRV-1", "SRV-2", "SRV-3", "SRV-4", "SRV-R1", "SRV-R2", "SRV-R3", "SRV-R4", "SRV-R5",
+           "SRV-R6", "SRV-R7"}
+
+
+@pytest.mark.behaviour("META-1")
+@pytest.mark.parametrize("server,broken", [
+    ("broken_server.py", {"SRV-1", "SRV-2", "SRV-3"}),
+    # Like the seed's: serves one client, then exits 0.
+    ("one_client_server.py", {"SRV-R3", "SRV-R4", "SRV-R5", "SRV-R7"}),
+], ids=["broken", "one-client"])
+def test_server_cmd_verdict_id_by_id(tmp_path, bin_dir, server, broken):
+    cmd = fixture(server) + " {port}"
+    tables, p = verdict(tmp_path, bin_dir, ["test_ok_server.py"], ["--server-cmd", cmd])
+    rows = tables.get("--server-cmd " + cmd)
+    assert rows, "no table for the judged server in the report: %r" % list(tables)
+    failed, passed = split(rows)
+    assert (failed, passed) == (broken, SRV_ALL - broken), rows
+    # The bundled programs' table holds none of the judged server's rows.
+    assert not set(tables.get(None, {})) & SRV_ALL, tables.get(None)
