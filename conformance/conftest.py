@@ -3,6 +3,7 @@ check, program locations, the probe runner and the ok-server fixtures."""
 import json
 import os
 import re
+import shlex
 import socket
 
 import pytest
@@ -91,6 +92,10 @@ def pytest_configure(config):
 
 def pytest_collection_modifyitems(session, config, items):
     deselect_bundled_only(config, items)
+    wrap = config.getoption("--probe-wrap")
+    for item in items if wrap else ():
+        if "probe" in getattr(item, "fixturenames", ()):
+            item.user_properties.append(("judged", "--probe-wrap " + wrap))
     ids = config.sc_behaviours
     problems = []
     for item in items:
@@ -139,12 +144,13 @@ def program(bin_dir):
 
 @pytest.fixture(scope="session")
 def probe(program, tmp_path_factory, pytestconfig):
+    wrap = shlex.split(pytestconfig.getoption("--probe-wrap") or "")
     if not hasattr(pytestconfig, "workerinput"):
-        return sc_probe.Probe(program("probe"))
+        return sc_probe.Probe(program("probe"), wrap=wrap)
     # pytest-xdist: the workers share the parent of their base temp directories.
     shared = str(tmp_path_factory.getbasetemp().parent)
     shards = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    return sc_probe.Probe(program("probe"), shared_dir=shared, shards=shards)
+    return sc_probe.Probe(program("probe"), shared_dir=shared, shards=shards, wrap=wrap)
 
 
 # ------------------------------------------------------------ servers

@@ -3,11 +3,15 @@ promises, the report fails exactly those IDs and passes the rest, ID by ID.
 (That every behaviour ID has a test or an exception is checked at collection
 time, in conftest.py.) These tests judge the suite, so they count toward
 META-1 only, never toward the promises of the programs they run."""
+import glob
+import json
 import os
 import subprocess
 import sys
 
 import pytest
+
+import sc_probe
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 INNER_TIMEOUT = 120
@@ -17,16 +21,17 @@ def fixture(name):
     return "%s %s" % (sys.executable, os.path.join(HERE, "fixtures", name))
 
 
-def verdict(tmp_path, bin_dir, files, options, io_timeout="0.3"):
+def verdict(tmp_path, bin_dir, files, options, io_timeout="0.3", env=(), workers=0):
     """Runs the suite's files with options in a child pytest; returns
     {judged command: {ID: "pass" | "FAIL ..."}} from its report's tables
     (the key None: the bundled programs' table)."""
     report = tmp_path / "report.md"
     # The test files first: pytest finds the conftest (and its options) through them.
     argv = [sys.executable, "-m", "pytest"] + [os.path.join(HERE, f) for f in files] + [
-        "-q", "-p", "no:xdist", "--bin-dir", bin_dir, "--report", str(report)] + list(options)
+        "-q", "--bin-dir", bin_dir, "--report", str(report)] + list(options) + (
+        ["-n", str(workers)] if workers else ["-p", "no:xdist"])
     # A program that never answers costs one short wait per test.
-    env = dict(os.environ, SC_IO_TIMEOUT=io_timeout)
+    env = dict(os.environ, SC_IO_TIMEOUT=io_timeout, **dict(env))
     p = subprocess.run(argv, capture_output=True, timeout=INNER_TIMEOUT, cwd=HERE, env=env,
                        stdin=subprocess.DEVNULL)
     assert p.returncode in (0, 1), "inner run exit %d\n%s%s" % (
@@ -68,3 +73,52 @@ def test_server_cmd_verdict_id_by_id(tmp_path, bin_dir, server, broken):
     assert (failed, passed) == (broken, SRV_ALL - broken), rows
     # The bundled programs' table holds none of the judged server's rows.
     assert not set(tables.get(None, {})) & SRV_ALL, tables.get(None)
+
+
+# The programs and fixtures of this file's other tests: not probe-based.
+NOT_PROBED = ("test_meta.py", "test_ok_server.py", "test_udp.py")
+
+
+@pytest.mark.behaviour("META-1")
+def test_probe_wrap_shim_fails_exactly_the_truncation_cases(tmp_path, bin_dir, probe):
+    # An LD_PRELOAD shim whose recvmsg never reports MSG_TRUNC (fixtures/trunc_shim.c).
+    shim = tmp_path / "trunc_shim.so"
+    cc = subprocess.run(["cc", "-shared", "-fPIC", "-O1", "-o", str(shim),
+                         os.path.join(HERE, "fixtures", "trunc_shim.c")], capture_output=True, timeout=60)
+    assert cc.returncode == 0, cc.stderr.decode()
+    wrap = "env LD_PRELOAD=%s" % shim
+    files = sorted(f for f in os.listdir(HERE) if f.startswith("test_") and f.endswith(".py")
+                   and f not in NOT_PROBED)
+    calls = str(tmp_path / "calls")
+    tables, p = verdict(tmp_path, bin_dir, files, ["--probe-wrap", wrap, "-p", "probe_calls"], workers=2,
+                        env={"SC_PROBE_CALLS": calls,
+                             "PYTHONPATH": os.pathsep.join([os.path.join(HERE, "fixtures"), HERE])})
+    rows = tables.get("--probe-wrap " + wrap)
+    assert rows, "no table for the wrapped probe in the report: %r" % list(tables)
+    ran, failed, ids = {}, set(), {}
+    for path in glob.glob(calls + ".*"):
+        with open(path) as f:
+            got = json.load(f)
+        ran.update(got["calls"])
+        failed |= set(got["failed"])
+        ids.update(got["ids"])
+    # The kernel's own answers, unwrapped (this session's probe): which cases
+    # receive a MSG_TRUNC in msg_flags that the shim takes away. Registered
+    # first, so that the scripts not run yet in this session run in one batch.
+    for text in sorted({t for texts in ran.values() for t in texts}):
+        sc_probe.script(text)
+
+    def truncated(text):
+        try:
+            return any("MSG_TRUNC" in r.get("msg_flags_names", ()) for r in probe(text))
+        except sc_probe.ProbeError:
+            return False
+    sees = {nodeid for nodeid, texts in ran.items() if any(truncated(t) for t in texts)}
+    assert failed, "the shim broke nothing the suite noticed"
+    assert failed <= sees, "cases failed that never see MSG_TRUNC: %s" % sorted(failed - sees)[:10]
+    bad_ids, good_ids = split(rows)
+    assert "RECV-4" in bad_ids, rows
+    # Every failed ID is a truncation promise: one of its cases sees MSG_TRUNC.
+    ids_seeing = {bid for nodeid in sees for bid in ids.get(nodeid, ())}
+    assert bad_ids <= ids_seeing, (bad_ids, ids_seeing)
+    assert good_ids == set(rows) - bad_ids, rows
