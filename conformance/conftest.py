@@ -167,7 +167,8 @@ def judged(request, option):
     report keeps that verdict apart from the bundled programs'."""
     cmd = request.config.getoption(option)
     if cmd:
-        request.node.user_properties.append(("judged", "%s %s" % (option, cmd)))
+        shown = "; ".join(cmd) if isinstance(cmd, list) else cmd  # --pair-cmd repeats
+        request.node.user_properties.append(("judged", "%s %s" % (option, shown)))
     return cmd
 
 
@@ -240,6 +241,25 @@ class Server:
 def server_cmd(request):
     """--server-cmd's command line, or None: the bundled sockcheck-ok-server."""
     return judged(request, "--server-cmd")
+
+
+@pytest.fixture
+def udp_server_cmd(request):
+    return judged(request, "--udp-server-cmd")
+
+
+@pytest.fixture
+def udp_client_cmd(request):
+    cmd = judged(request, "--udp-client-cmd")
+    if cmd and "{port}" not in cmd:
+        pytest.fail("--udp-client-cmd needs {port}: the suite never uses a fixed port")
+    return cmd
+
+
+@pytest.fixture
+def pair_cmds(request):
+    """--pair-cmd's command lines (a list), or None: the bundled sockcheck-pair."""
+    return judged(request, "--pair-cmd")
 
 
 @pytest.fixture

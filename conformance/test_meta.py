@@ -75,8 +75,39 @@ def test_server_cmd_verdict_id_by_id(tmp_path, bin_dir, server, broken):
     assert not set(tables.get(None, {})) & SRV_ALL, tables.get(None)
 
 
+@pytest.mark.behaviour("META-1")
+@pytest.mark.parametrize("file,option,commands,want", [
+    # 256-byte buffer: the datagrams longer than that are cut (RECV-3's "any length").
+    ("test_udp.py", "--udp-server-cmd", ["short_buffer_udp_server.py {port}"],
+     {"RECV-3": {"test_datagram_shown_whole_with_its_sender[%s]" % n for n in (1000, 1024, 65507)}}),
+    # Sends "hello world\n": CLI-1 broken, the destination (SEND-3) right.
+    ("test_udp.py", "--udp-client-cmd", ["newline_udp_client.py {port}"],
+     {"CLI-1": {"test_client_sends_hello_world_to_the_port[0]", "test_client_sends_hello_world_to_the_port[1]"},
+      "SEND-3": set()}),
+    # The parent never closes the end it does not use: PAIR-4 broken only.
+    ("test_pair_demo.py", "--pair-cmd", ["broken_pair.py", "broken_pair.py --fork"],
+     {"PAIR-1": set(), "PAIR-2": set(), "PAIR-3": set(),
+      "PAIR-4": {"test_pair_across_fork_each_closes_the_end_it_does_not_use"}}),
+], ids=["udp-server", "udp-client", "pair"])
+def test_program_cmd_verdict_id_by_id(tmp_path, bin_dir, file, option, commands, want):
+    cmds = [fixture(c) for c in commands]
+    options = [a for c in cmds for a in (option, c)]
+    tables, p = verdict(tmp_path, bin_dir, [file], options)
+    # --pair-cmd is repeatable: the report names it by its first command line.
+    rows = next((r for k, r in tables.items() if k and k.startswith(option)), None)
+    assert rows, "no table for %s in the report: %r" % (option, list(tables))
+    assert set(rows) == set(want), rows
+    for bid, failing in want.items():
+        if not failing:
+            assert rows[bid].startswith("pass"), (bid, rows[bid])
+        else:
+            assert rows[bid].startswith("FAIL (%d of " % len(failing)), (bid, rows[bid])
+            assert all(name in rows[bid] for name in failing), (bid, rows[bid])
+    assert not set(tables.get(None, {})) & set(want), tables.get(None)
+
+
 # The programs and fixtures of this file's other tests: not probe-based.
-NOT_PROBED = ("test_meta.py", "test_ok_server.py", "test_udp.py")
+NOT_PROBED = ("test_meta.py", "test_ok_server.py", "test_udp.py", "test_pair_demo.py")
 
 
 @pytest.mark.behaviour("META-1")
