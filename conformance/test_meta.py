@@ -14,7 +14,7 @@ import pytest
 import sc_probe
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-INNER_TIMEOUT = 120
+INNER_TIMEOUT = 300  # the shim run repeats every probe case: minutes on a loaded machine
 
 
 def fixture(name):
