@@ -188,3 +188,23 @@ def wait_bound(p, proto, port, timeout):
 
     p.wait_for(ready, timeout, poll=POLL_S)
     return found[0] if found else None
+
+
+def printed_past(out, payload):
+    """What a program printed right past a text payload it echoed, if that
+    looks like an over-read (a C string printed from a full buffer with no
+    NUL): the bytes after the payload's echo, when the next one is a letter,
+    a digit or not printable. None if the echo ends cleanly or is absent.
+    The echo may be a part of payload (a buffer-sized chunk of it)."""
+    head = payload[:16]
+    at = out.find(head) if head else -1
+    while at >= 0:
+        n = 0
+        while at + n < len(out) and n < len(payload) and out[at + n] == payload[n]:
+            n += 1
+        nxt = out[at + n:at + n + 1]
+        if nxt and not (nxt in b"\n\r\t" or (0x20 <= nxt[0] < 0x7f and not nxt.isalnum())):
+            return out[at + n:at + n + 40]
+        at = out.find(head, at + 1)
+    return None
+

@@ -260,11 +260,17 @@ def test_many_sessions_end_cleanly(start_server):
 def test_message_filling_the_receive_buffer(start_server, size):
     srv = start_server()
     with srv.connect() as s:
-        s.sendall(bytes([0x41 + i % 26 for i in range(size)]))
+        payload = bytes([0x41 + i % 26 for i in range(size)])
+        s.sendall(payload)
         s.shutdown(socket.SHUT_WR)
         replies = recv_exact(s, 1 << 16)
         assert replies and replies == b"ok" * (len(replies) // 2), replies[:64]
     serving_or_exited_cleanly(srv)
+    # Without a sanitizer in another server, an over-read shows where it echoes
+    # the message: bytes printed past a buffer-full of it (the seed's %s).
+    srv.stop()
+    past = sc_proc.printed_past(srv.proc.output() + b"\n" + srv.proc.output("stderr"), payload)
+    assert past is None, "the server printed bytes past the message: %r" % past
 
 
 @behaviour("SRV-R2")

@@ -216,9 +216,8 @@ def shown_once_and_no_more(out, payload):
         assert payload in out, "datagram %r not shown in %r" % (payload, out[:300])
         return
     assert out.count(payload) == 1, "datagram shown %d times in %r" % (out.count(payload), out[:300])
-    nxt = out[out.index(payload) + len(payload):][:1]
-    assert nxt == b"" or nxt in b"\n\r\t" or (0x20 <= nxt[0] < 0x7f and not nxt.isalnum()), \
-        "bytes past the datagram printed: %r" % out[out.index(payload) + len(payload):][:40]
+    past = sc_proc.printed_past(out, payload)
+    assert past is None, "bytes past the datagram printed: %r" % past
 
 
 @behaviour("RECV-3")
