@@ -205,6 +205,6 @@ def printed_past(out, payload):
         nxt = out[at + n:at + n + 1]
         if nxt and not (nxt in b"\n\r\t" or (0x20 <= nxt[0] < 0x7f and not nxt.isalnum())):
             return out[at + n:at + n + 40]
-        at = out.find(head, at + 1)
+        at = out.find(head, at + max(n, 1))  # past this echo: a payload repeats its head
     return None
 
