@@ -155,10 +155,7 @@ def probe(program, tmp_path_factory, pytestconfig):
 
 # ------------------------------------------------------------ servers
 
-SERVER_START_S = 10.0
-# The program options that judge another implementation, and the bundled
-# program each one replaces.
-OTHER_PROGRAM_OPTIONS = ("--server-cmd", "--udp-server-cmd", "--udp-client-cmd", "--pair-cmd")
+SERVER_START_S = 5.0
 
 
 def judged(request, option):
@@ -210,7 +207,6 @@ class Server:
             raise AssertionError("server %s did not %s within %.0f s (exit %s); stdout %r; stderr %r"
                                  % (argv, what, SERVER_START_S, code, self.proc.text()[-500:],
                                     self.proc.text("stderr")[-1000:]))
-        self.port_given = port
 
     def read_line(self, timeout=5.0):
         """The next whole stdout line (or None within timeout)."""
