@@ -5,13 +5,12 @@ import os
 import re
 import shlex
 import socket
-import subprocess
-import time
 
 import pytest
 
 import report_plugin
 import sc_probe
+import sc_proc
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
@@ -67,10 +66,20 @@ def pytest_addoption(parser):
     g.addoption("--server-cmd", default=None,
                 help='run the server tests against CMD, e.g. "python3 srv.py {port}"')
     g.addoption("--report", default=None, help="write the behaviour report (Markdown) to PATH")
+    g.addoption("--udp-server-cmd", default=None,
+                help='judge another UDP server (RECV-3), e.g. "./srv {port}" ({port} optional)')
+    g.addoption("--udp-client-cmd", default=None,
+                help='judge another UDP client (CLI-1, SEND-3), e.g. "./cli {port}"')
+    g.addoption("--pair-cmd", action="append", default=None,
+                help="judge another socketpair demo (PAIR-1..4), run under strace; repeatable")
+    g.addoption("--probe-wrap", default=None,
+                help='run every sockcheck-probe under this wrapper, e.g. "strace -f -o /dev/null"')
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "behaviour(*ids): the BEHAVIOURS.md promise(s) a test checks")
+    config.addinivalue_line("markers", "bundled_only(*options): checks only the bundled program's "
+                            "own interface; not run when one of options judges another program")
     ids, source = load_behaviours()
     config.sc_behaviours = ids
     config.sc_behaviours_source = source
@@ -82,6 +91,11 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(session, config, items):
+    deselect_bundled_only(config, items)
+    wrap = config.getoption("--probe-wrap")
+    for item in items if wrap else ():
+        if "probe" in getattr(item, "fixturenames", ()):
+            item.user_properties.append(("judged", "--probe-wrap " + wrap))
     ids = config.sc_behaviours
     problems = []
     for item in items:
@@ -130,130 +144,147 @@ def program(bin_dir):
 
 @pytest.fixture(scope="session")
 def probe(program, tmp_path_factory, pytestconfig):
+    wrap = shlex.split(pytestconfig.getoption("--probe-wrap") or "")
     if not hasattr(pytestconfig, "workerinput"):
-        return sc_probe.Probe(program("probe"))
+        return sc_probe.Probe(program("probe"), wrap=wrap)
     # pytest-xdist: the workers share the parent of their base temp directories.
     shared = str(tmp_path_factory.getbasetemp().parent)
     shards = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    return sc_probe.Probe(program("probe"), shared_dir=shared, shards=shards)
+    return sc_probe.Probe(program("probe"), shared_dir=shared, shards=shards, wrap=wrap)
 
 
 # ------------------------------------------------------------ servers
 
-SERVER_START_S = 10.0
-SANITIZER = re.compile(r"AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|runtime error:")
+SERVER_START_S = 5.0
+
+
+def judged(request, option):
+    """The command line given for option, or None (the bundled program). A test
+    that runs another implementation says so in its report properties, so the
+    report keeps that verdict apart from the bundled programs'."""
+    cmd = request.config.getoption(option)
+    if cmd:
+        shown = "; ".join(cmd) if isinstance(cmd, list) else cmd  # --pair-cmd repeats
+        request.node.user_properties.append(("judged", "%s %s" % (option, shown)))
+    return cmd
+
+
+def deselect_bundled_only(config, items):
+    """Tests marked bundled_only(OPTION) check this project's own interface
+    (output format, options): not run when OPTION judges another program."""
+    keep, drop = [], []
+    for item in items:
+        m = item.get_closest_marker("bundled_only")
+        (drop if m and any(config.getoption(o) for o in m.args) else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
 
 
 class Server:
-    """A running ok-server (ours or --server-cmd's) on 127.0.0.1:port."""
+    """A running TCP ok-server under test on port: ours (it announces the port)
+    or another (seen listening in /proc/net/tcp*, never probed by connecting:
+    a server made for one client keeps its one session for the test)."""
 
-    def __init__(self, argv, port, announce):
-        self.argv = argv
-        self.port = port
-        self.stderr_path = None
+    def __init__(self, argv, port, ours, io_timeout):
+        self.ours = ours
+        self.io_timeout = io_timeout
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
-        self.proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     stdin=subprocess.DEVNULL, env=env)
+        self.proc = sc_proc.Proc(argv, env=env)
+        self._pos = 0
         self.lines = []
-        if announce:
-            line = self._readline(SERVER_START_S)
+        if ours:
+            line = self.read_line(SERVER_START_S)
             m = re.match(r"^listening on (\S+):(\d+)$", line.strip()) if line else None
-            if not m:
-                self.stop()
-                raise AssertionError("server did not announce 'listening on HOST:PORT': %r" % line)
-            self.port = int(m.group(2))
+            self.port = int(m.group(2)) if m else None
+            what = "announce 'listening on HOST:PORT' (printed %r)" % line
         else:
-            self._wait_connectable(SERVER_START_S)
-
-    def _readline(self, timeout):
-        import select
-
-        deadline = time.monotonic() + timeout
-        buf = b""
-        fd = self.proc.stdout.fileno()
-        while time.monotonic() < deadline:
-            r, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
-            if not r:
-                break
-            chunk = os.read(fd, 1)
-            if not chunk:
-                break
-            buf += chunk
-            if chunk == b"\n":
-                return buf.decode(errors="replace")
-        return buf.decode(errors="replace") if buf else None
+            self.port = sc_proc.wait_bound(self.proc, "tcp", port, SERVER_START_S)
+            what = "listen on port %s" % ("(any)" if port is None else port)
+        if self.port is None:
+            code = self.stop()[0]
+            raise AssertionError("server %s did not %s within %.0f s (exit %s); stdout %r; stderr %r"
+                                 % (argv, what, SERVER_START_S, code, self.proc.text()[-500:],
+                                    self.proc.text("stderr")[-1000:]))
 
     def read_line(self, timeout=5.0):
-        line = self._readline(timeout)
-        if line is not None:
-            self.lines.append(line)
+        """The next whole stdout line (or None within timeout)."""
+        def have():
+            return b"\n" in self.proc.output()[self._pos:]
+        if not self.proc.wait_for(have, timeout):
+            return None
+        out = self.proc.output()
+        end = out.index(b"\n", self._pos) + 1
+        line = out[self._pos:end].decode(errors="replace")
+        self._pos = end
+        self.lines.append(line)
         return line
 
-    def _wait_connectable(self, timeout):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError("server %s exited with %s before accepting"
-                                     % (self.argv, self.proc.returncode))
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return
-            except OSError:
-                time.sleep(0.02)
-        raise AssertionError("server %s never accepted on port %d" % (self.argv, self.port))
-
-    def connect(self, timeout=5.0):
-        s = socket.create_connection(("127.0.0.1", self.port), timeout=timeout)
-        s.settimeout(timeout)
+    def connect(self, timeout=None, host="127.0.0.1", source=None):
+        s = socket.create_connection((host, self.port), timeout=timeout or self.io_timeout,
+                                     source_address=(source, 0) if source else None)
+        s.settimeout(timeout or self.io_timeout)
         return s
 
-    def stop(self, timeout=10.0):
-        """SIGTERM, then the exit code and stderr (kill after timeout)."""
-        if self.proc.poll() is None:
-            self.proc.terminate()
-        try:
-            _, err = self.proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            _, err = self.proc.communicate(timeout=timeout)
-        return self.proc.returncode, err.decode(errors="replace")
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    def stop(self):
+        """SIGTERM (the group is killed after a short grace); the exit code and stderr."""
+        code = self.proc.stop()
+        return code, self.proc.text("stderr")
 
 
 @pytest.fixture
-def start_server(pytestconfig, program):
-    """Starts the server under test; stops every started server at teardown."""
-    started = []
-    cmd = pytestconfig.getoption("--server-cmd")
+def server_cmd(request):
+    """--server-cmd's command line, or None: the bundled sockcheck-ok-server."""
+    return judged(request, "--server-cmd")
 
-    def start(extra=()):
+
+@pytest.fixture
+def udp_server_cmd(request):
+    return judged(request, "--udp-server-cmd")
+
+
+@pytest.fixture
+def udp_client_cmd(request):
+    cmd = judged(request, "--udp-client-cmd")
+    if cmd and "{port}" not in cmd:
+        pytest.fail("--udp-client-cmd needs {port}: the suite never uses a fixed port")
+    return cmd
+
+
+@pytest.fixture
+def pair_cmds(request):
+    """--pair-cmd's command lines (a list), or None: the bundled sockcheck-pair."""
+    return judged(request, "--pair-cmd")
+
+
+@pytest.fixture
+def start_server(server_cmd, program):
+    """Starts the server under test (ours, or --server-cmd's: a fresh instance
+    per call); every started server is stopped and its process group gone at
+    teardown, however the test ended."""
+    started = []
+    cmd = server_cmd
+
+    def start(port=None, extra=()):
         if cmd:
-            port = free_port()
-            argv = shlex.split(cmd.replace("{port}", str(port))) + list(extra)
-            srv = Server(argv, port, announce=False)
+            if "{port}" in cmd:
+                port = sc_proc.free_port() if port is None else port
+            else:
+                port = None  # the command fixes its port: found in /proc
+            srv = Server(sc_proc.command_argv(cmd, port) + list(extra), port, ours=False, io_timeout=sc_proc.IO_TIMEOUT)
         else:
-            srv = Server([program("ok-server"), "0"] + list(extra), 0, announce=True)
+            argv = [program("ok-server"), str(port or 0)] + list(extra)
+            srv = Server(argv, port, ours=True, io_timeout=sc_proc.IO_TIMEOUT)
         started.append(srv)
         return srv
 
     yield start
     reports = []
     for srv in started:
-        _, err = srv.stop()
-        if SANITIZER.search(err):
-            reports.append(err[-4000:])
+        srv.stop()
+        rep = srv.proc.sanitizer_report()
+        if rep:
+            reports.append(rep)
     # Every server test also holds the server to a clean stderr (SRV-R1, SRV-R6).
     assert not reports, "sanitizer report from the server:\n" + "\n".join(reports)
-
-
-@pytest.fixture
-def ours_only(pytestconfig):
-    """True when the server tests run against our own server (its CLI and
-    output lines are only promised by ours)."""
-    return not pytestconfig.getoption("--server-cmd")

@@ -46,8 +46,9 @@ class Probe:
     results in shared_dir, so the workers run their shards in parallel and no
     script runs twice. Without shared_dir everything runs in one batch."""
 
-    def __init__(self, exe, shared_dir=None, shards=1, timeout=120.0):
+    def __init__(self, exe, shared_dir=None, shards=1, timeout=120.0, wrap=()):
         self.exe = exe
+        self.wrap = list(wrap)  # --probe-wrap: the command every probe runs under
         self.timeout = timeout
         self.shared_dir = shared_dir
         self.shards = max(1, shards)
@@ -55,7 +56,7 @@ class Probe:
 
     def _run_batch(self, scripts):
         data = "".join(s + "\n" for s in scripts)
-        proc = subprocess.Popen([self.exe, "--timeout", "5", "--batch"], stdin=subprocess.PIPE,
+        proc = subprocess.Popen(self.wrap + [self.exe, "--timeout", "5", "--batch"], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         try:
             out, errout = proc.communicate(data.encode(), timeout=self.timeout)
