@@ -144,11 +144,10 @@ def closed_lines(srv, ports, deadline):
 
 
 @behaviour("SRV-3", "SRV-R4")
+@pytest.mark.bundled_only("--server-cmd")  # counts messages from our 'closed (eof, N messages)' line
 @pytest.mark.parametrize("shape", SHAPES, ids=[s[0] for s in SHAPES])
-def test_server_replies_exact_under_backpressure(start_server, ours_only, shape):
+def test_server_replies_exact_under_backpressure(start_server, shape):
     _, segment, repetitions, nclients, rounds = shape
-    if not ours_only:
-        pytest.skip("needs the 'closed (eof, N messages)' log line of sockcheck-ok-server")
     srv = start_server()
     deadline = time.monotonic() + TEST_DEADLINE_S
     rng = random.Random(20261201)
