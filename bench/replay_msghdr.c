@@ -273,16 +273,18 @@ static ssize_t recv_close(int fd, struct msghdr *m, int flags) {
 }
 
 /* A fill: recvmsg until the buffers are full, poll() on EAGAIN. */
-static ssize_t do_fill(int fd, struct msghdr *m, size_t room) {
+static ssize_t do_fill(int fd, size_t room) {
   size_t done = 0;
   struct iovec one;
+  struct msghdr m;
+  memset(&m, 0, sizeof m);
   for (unsigned tries = 0; tries < 100000 && done < room; tries++) {
     one.iov_base = g_rbuf + done; /* the recv lists are consecutive in g_rbuf */
     one.iov_len = room - done;
-    m->msg_iov = &one;
-    m->msg_iovlen = 1;
+    m.msg_iov = &one;
+    m.msg_iovlen = 1;
     g_stats.recvmsg++;
-    ssize_t r = recvmsg(fd, m, 0);
+    ssize_t r = recvmsg(fd, &m, 0);
     if (r < 0 && errno == EAGAIN) {
       struct pollfd pf = {.fd = fd, .events = POLLIN};
       g_stats.other++;
@@ -306,7 +308,7 @@ static ssize_t do_recv(const sc_layout_op *op, const bare_pair *p, bool served) 
   m.msg_iovlen = sc_layout_recv_iov(op, g_rbuf, sizeof g_rbuf, g_iov, SC_LAYOUT_MAX_IOV + 1);
   memset(g_rbuf, 0xa5, sc_layout_iov_total(op)); /* as the target poisons it */
   if (served && (op->peer & SC_PEER_FILL)) {
-    return do_fill(p->sv[op->end], &m, sc_layout_iov_total(op));
+    return do_fill(p->sv[op->end], sc_layout_iov_total(op));
   }
   m.msg_control = op->ctl_len > 0 ? g_rctl.b : NULL;
   m.msg_controllen = op->ctl_len;
