@@ -539,6 +539,26 @@ static void pressure_seeds(void) {
       seed(name, l);
     }
   }
+  /* descriptors with small buffers, in sends that fit the room: one call each (a larger
+   * gather list, one mutation away, is short and resumed) */
+  for (unsigned k = 0; k < 8; k++) {
+    l = L(SC_LAYOUT_STREAM, 1);
+    l.sndbuf = 1;
+    op = add(&l, SC_OP_SEND, k & 1u);
+    iov(op, 20, k < 4 ? 1u : 2u, (int)(40 + k * 3), 0);
+    op->ctl = SC_CTL_RIGHTS;
+    op->nfds = (uint8_t)(1 + k % SC_LAYOUT_MAX_FDS);
+    op->seed = (uint8_t)(k * 13u);
+    op->peer = SC_PEER_READER;
+    op->chunk = (uint8_t)(k * 7u);
+    op->pause = (uint8_t)(k % 3u);
+    send_(&l, k & 1u, 64);
+    recv_(&l, (k & 1u) ^ 1u, 128, 0);
+    sc_layout_normalize(&l);
+    snprintf(name, sizeof name, "X-PARTIAL_rights_nonblock_sndbuf8192_send_%zu_reader_%u",
+             sc_layout_iov_total(&l.op[0]), k);
+    seed(name, l);
+  }
   /* blocking: the send waits in the kernel for its reader; MSG_WAITALL for its writer */
   for (unsigned k = 0; k < 4; k++) {
     l = L(SC_LAYOUT_STREAM, 0);
