@@ -33,7 +33,7 @@ SC_NO_COVERAGE static void check_caps(const sc_layout *l) {
     if (op->type == SC_OP_SEND) {
       size_t total = sc_layout_iov_total(op) - (op->big ? SC_LAYOUT_BIG_LEN : 0);
       sent += total;
-      SC_FUZZ_CHECK(op->ctl != SC_CTL_RIGHTS || total <= SC_LAYOUT_MAX_RIGHTS_SEND,
+      SC_FUZZ_CHECK(op->ctl != SC_CTL_RIGHTS || total <= SC_LAYOUT_MAX_RIGHTS_SEND || op->peer != 0,
                     "op %u rights send of %zu bytes", i, total);
       SC_FUZZ_CHECK(!op->big || l->kind != SC_LAYOUT_STREAM, "big send on a stream");
     }

@@ -44,6 +44,7 @@
  * a library call waited. */
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -553,7 +554,21 @@ SC_NO_COVERAGE static void run_recv(int i, const sc_layout_op *op, const cached_
   msg.msg_name = &g_rname;
   msg.msg_namelen = sizeof g_rname.b;
   msg.msg_flags = ~0; /* X-FLAGS: must be overwritten */
+  /* A MSG_WAITALL receive waiting for its writer returns short when a signal is caught
+   * (recv(2)): libFuzzer's SIGALRM timer goes to another thread meanwhile (the peer's
+   * calls retry). */
+  bool waits = op->peer != 0 && sc_oracle_peer_serves(&g_model, op);
+  sigset_t alrm;
+  sigset_t old;
+  sigemptyset(&alrm);
+  sigaddset(&alrm, SIGALRM);
+  if (waits) {
+    pthread_sigmask(SIG_BLOCK, &alrm, &old);
+  }
   *ret = sc_recv_msg(&g_counted, cp->sv[op->end], &msg, ex->flags);
+  if (waits) {
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+  }
   unsigned got_fds = 0;
   if (*ret >= 0) {
     got_fds = take_fds(i, ex, &msg, ex->cloexec);

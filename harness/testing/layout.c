@@ -288,10 +288,11 @@ ALIGNED_LOCAL void normalize_layout(sc_layout *l) {
         op->big = big;
         op->seed = seed;
         size_t cap = budget;
-        if (ctl == SC_CTL_RIGHTS && cap > SC_LAYOUT_MAX_RIGHTS_SEND) {
+        bool reader = (op->peer & SC_PEER_READER) != 0;
+        /* a stream send attaches its descriptors to its first skb: with a reader, no cap */
+        if (ctl == SC_CTL_RIGHTS && cap > SC_LAYOUT_MAX_RIGHTS_SEND && !reader) {
           cap = SC_LAYOUT_MAX_RIGHTS_SEND;
         }
-        bool reader = (op->peer & SC_PEER_READER) != 0;
         if (pressure && !reader && cap > SC_LAYOUT_UNREAD_MAX - unread[end ^ 1u]) {
           cap = SC_LAYOUT_UNREAD_MAX - unread[end ^ 1u]; /* no reader: must fit the buffer */
         }

@@ -130,8 +130,8 @@ typedef struct sc_layout {
  * iovec lengths) so that no send can block, MSG_MORE is dropped on UDP. With small
  * send buffers (sndbuf > 0), a send without a reader is capped so that what it and
  * the earlier unread ones queue stays within SC_LAYOUT_UNREAD_MAX bytes; a send with a
- * reader may exceed the free room (the reader makes room); a receive with a writer
- * has at most SC_LAYOUT_PEER_ROOM_MAX bytes of room. */
+ * reader may exceed the free room (the reader makes room), descriptors or not; a receive with a
+ * writer has at most SC_LAYOUT_PEER_ROOM_MAX bytes of room. */
 void sc_layout_decode(const uint8_t *data, size_t size, sc_layout *out);
 
 /* Encodes l so that sc_layout_decode gives back an equal layout (l must be
