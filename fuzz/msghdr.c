@@ -77,9 +77,11 @@
 #define DRAIN_MAX (4 * SC_ORACLE_MAX_CHUNKS + 8)
 /* verify_empty's poll() is retried on EINTR at most this many times. */
 #define POLL_EINTR_TRIES 100u
-/* Waits of the library's calls in layouts with small buffers (the peer makes progress
- * within its pauses: this only bounds a wrong prediction). */
-#define PEER_WAIT_MS 2000
+/* Waits of the library's calls in layouts with small buffers, and the receive and send
+ * timeouts of their blocking pairs: the peer makes progress within its pauses, so this only
+ * bounds a wrong prediction; it is long because a loaded machine (a signal storm, other
+ * fuzzers) can keep the peer thread off a CPU for a second. */
+#define PEER_WAIT_MS SC_PEER_LIMIT_MS
 #define POISON 0xa5u
 
 typedef struct cached_pair {
@@ -354,11 +356,12 @@ SC_NO_COVERAGE static cached_pair *get_pair(unsigned kind, bool nonblock, int sn
   }
   if (!nonblock) {
     /* A wrong prediction must not hang a blocking receive: it then fails with EAGAIN
-     * after 1 s and is reported as a mismatch. Sends need no timeout where layouts cap
-     * what they queue below every buffer limit (sc_layout_decode); with small buffers a
-     * send may wait for its reader, and a reader that stopped makes it fail after 2 s. */
-    struct timeval tv = {.tv_sec = 1, .tv_usec = 0};
-    struct timeval stv = {.tv_sec = 2, .tv_usec = 0};
+     * after 1 s (small buffers: PEER_WAIT_MS, the receive may wait for its writer) and is
+     * reported as a mismatch. Sends need no timeout where layouts cap what they queue
+     * below every buffer limit (sc_layout_decode); with small buffers a send may wait for
+     * its reader, and a reader that stopped makes it fail after PEER_WAIT_MS. */
+    struct timeval tv = {.tv_sec = sndbuf != 0 ? PEER_WAIT_MS / 1000 : 1, .tv_usec = 0};
+    struct timeval stv = {.tv_sec = PEER_WAIT_MS / 1000, .tv_usec = 0};
     for (unsigned e = 0; e < 2; e++) {
       SC_FUZZ_CHECK(setsockopt(cp->sv[e], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0 &&
                         (sndbuf == 0 ||

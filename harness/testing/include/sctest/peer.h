@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SC_PEER_LIMIT_MS 3000
+#define SC_PEER_LIMIT_MS 4000
 
 typedef struct sc_peer_result {
   size_t done;   /* bytes read or written */
