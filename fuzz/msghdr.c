@@ -558,8 +558,8 @@ SC_NO_COVERAGE static void run_recv(int i, const sc_layout_op *op, const cached_
   msg.msg_namelen = sizeof g_rname.b;
   msg.msg_flags = ~0; /* X-FLAGS: must be overwritten */
   /* A MSG_WAITALL receive waiting for its writer returns short when a signal is caught
-   * (recv(2)): libFuzzer's SIGALRM timer goes to another thread meanwhile (the peer's
-   * calls retry). */
+   * (recv(2)): libFuzzer's SIGALRM timer waits meanwhile (the peer thread takes no signals,
+   * so it stays pending until the receive is done). */
   bool waits = op->peer != 0 && sc_oracle_peer_serves(&g_model, op);
   sigset_t alrm;
   sigset_t old;

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -137,6 +138,10 @@ static void run_write(peer_job *j) {
 
 static void *worker(void *arg) {
   (void)arg;
+  /* Signals are the caller's business (libFuzzer's timer, for one): none is delivered here. */
+  sigset_t all;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, NULL);
   for (;;) {
     while (sem_wait(&g_go) != 0) {
     }
