@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -111,10 +112,19 @@ static void open_udp(bare_pair *p) {
 static bare_pair *get_small_pair(const sc_layout *l) {
   bare_pair *p = &g_small[l->nonblock & 1u];
   int size = sc_layout_sndbuf(l);
-  if (p->sv[0] < 0 &&
-      socketpair(AF_UNIX, SOCK_STREAM | (l->nonblock ? SOCK_NONBLOCK : 0) | SOCK_CLOEXEC, 0,
-                 p->sv) != 0) {
-    die("socketpair");
+  if (p->sv[0] < 0) {
+    if (socketpair(AF_UNIX, SOCK_STREAM | (l->nonblock ? SOCK_NONBLOCK : 0) | SOCK_CLOEXEC, 0,
+                   p->sv) != 0) {
+      die("socketpair");
+    }
+    /* the target's timeouts for its blocking small-buffer pairs */
+    struct timeval tv = {.tv_sec = SC_PEER_LIMIT_MS / 1000, .tv_usec = 0};
+    for (unsigned e = 0; e < 2 && !l->nonblock; e++) {
+      if (setsockopt(p->sv[e], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) != 0 ||
+          setsockopt(p->sv[e], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv) != 0) {
+        die("SO_RCVTIMEO");
+      }
+    }
   }
   for (unsigned e = 0; e < 2; e++) {
     g_stats.other++;
@@ -312,7 +322,9 @@ static ssize_t do_recv(const sc_layout_op *op, const bare_pair *p, bool served) 
   }
   m.msg_control = op->ctl_len > 0 ? g_rctl.b : NULL;
   m.msg_controllen = op->ctl_len;
-  return recv_close(p->sv[op->end], &m, op->flags | (served ? 0 : MSG_DONTWAIT));
+  /* served with room: the writer's bytes are due, it waits for them; else it would block */
+  bool waits = served && sc_layout_iov_total(op) > 0;
+  return recv_close(p->sv[op->end], &m, op->flags | (waits ? 0 : MSG_DONTWAIT));
 }
 
 static void verify_empty(const bare_pair *p) {
@@ -408,7 +420,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
           sc_peer_finish_write(&res);
         }
         size_t *q = &left[e];
-        if (r >= 0 && (op->flags & MSG_PEEK) == 0 && *q > 0) {
+        bool fill = peer && (op->peer & SC_PEER_FILL); /* a fill takes no flags */
+        if (r >= 0 && ((op->flags & MSG_PEEK) == 0 || fill) && *q > 0) {
           size_t took = stream ? (size_t)r : 1u;
           *q -= took < *q ? took : *q;
         }
