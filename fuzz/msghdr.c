@@ -863,12 +863,24 @@ int sc_fuzz_decode(const uint8_t *data, size_t size, FILE *out) {
   /* The oracle's expectations, following the first allowed outcome of each op. */
   sc_oracle_init(&model, l.kind, l.nonblock != 0);
   for (unsigned i = 0; i < l.nops; i++) {
+    const sc_layout_op *op = &l.op[i];
     sc_oracle_expect ex;
-    sc_oracle_predict(&model, &l.op[i], &ex);
+    bool peer = sc_oracle_peer_serves(&model, op);
+    if (peer && op->type == SC_OP_RECV) {
+      size_t missing = sc_oracle_peer_missing(&model, op);
+      sc_oracle_peer_write(&model, op->end, g_writer_src, missing);
+      fprintf(out, "  peer   [%u]: a writer sends %zu bytes into end %u\n", i, missing, op->end);
+    }
+    sc_oracle_predict(&model, op, &ex);
     fprintf(out, "  expect [%u]: ", i);
     sc_oracle_print_expect(&ex, out);
     ssize_t ret = ex.ok ? ex.ret : (ex.nerr > 0 ? SC_ERR(ex.errs[0]) : 0);
-    sc_oracle_commit(&model, &l.op[i], &ex, ret, 0);
+    sc_oracle_commit(&model, op, &ex, ret, 0);
+    if (peer && op->type == SC_OP_SEND) {
+      fprintf(out, "  peer   [%u]: a reader takes the %zu bytes queued at end %u\n", i,
+              sc_oracle_queued_bytes(&model, op->end ^ 1u), op->end ^ 1u);
+      sc_oracle_take_all(&model, op->end ^ 1u);
+    }
   }
   return ferror(out) ? -1 : 0;
 }
