@@ -21,11 +21,12 @@
  *    must close exactly that many, more by one close_range per ascending run (close() where a
  *    run is a single descriptor or close_range is ENOSYS), each call succeeding (see
  *    close_received). Every distinct built control goes through the kernel once per process: a
- *    control already round-tripped (same length and 128-bit fingerprint, see support/seen.h) is
- *    not sent again. In kernel mode the control's bytes are everything the
- *    round trip depends on (the descriptors are two memfds opened once, the credentials our
- *    own, the queue is empty before each send), so its result for those bytes is already
- *    known.
+ *    control already round-tripped (same length and 128-bit fingerprint, see sctest/seen.h) is
+ *    not sent again, in campaigns only (SC_FUZZ_SEEN=1, set by `sockcheck fuzz`, where it
+ *    measured a gain; replay, repro and the bite test check every input in full). In kernel
+ *    mode the control's bytes are everything the round trip depends on (the descriptors are two
+ * memfds opened once, the credentials our own, the queue is empty before each send), so its result
+ * for those bytes is already known.
  *
  * Input: byte 0: bits 0-1 mode (0 raw, 1 crafted, 2-3 build), bits 2-7 a parameter p
  * (parse modes: the max passed to sc_cmsg_rights; mode 3 with p >= 60: kernel round trip).

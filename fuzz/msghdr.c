@@ -13,24 +13,38 @@
  *     set afresh and iov_len never written back (X-FLAGS);
  *   - received descriptors are the ones sent (fstat dev/ino, in order), close-on-exec
  *     exactly when MSG_CMSG_CLOEXEC was given (X-CLOEXEC), and all get closed;
- *   - UDP receives name the sender (RECV-3);
+ *   - UDP receives name the sender (RECV-3); AF_UNIX receives name no one: socketpair
+ *     ends are unnamed, so msg_namelen comes back 0 (measured on 6.18) or, as unix(7) says
+ *     of unnamed sockets, sizeof(sa_family_t) with AF_UNIX, and the name buffer past it
+ *     is untouched (X-UNNAMED);
+ *   - the receive buffer past the returned count is untouched (poisoned before the call);
  *   - the layout's iovec builders (sc_layout_send_iov/recv_iov) give every iovec the
  *     layout counts;
- *   - at the end, what is left in the queues is what the model says: an end the model
- *     says holds data is drained and compared; ends the model says are empty are checked
- *     with one poll() of both ends every VERIFY_EVERY inputs (and on the first), and
- *     every 1000 inputs the process's descriptor count is unchanged. Should a check fail
- *     while unverified inputs came before, the report prints them (hex) for a replay of
- *     the whole sequence.
- * Pairs are cached per kind and blocking mode and reused while no close or shutdown
- * happened, so the target runs near bare syscall speed. Deterministic: receives on
+ *   - partial transfers (stream layouts with small send buffers, sctest/layout.h): a send
+ *     with a reader (a peer thread reading the other end in the layout's chunks, with its
+ *     pauses) returns every byte, and the reader got exactly the bytes the model queued,
+ *     once, in order, with their descriptors; a receive with a writer (MSG_WAITALL on a
+ *     blocking socket, or sc_recv_fill) waits for the bytes the writer sends and returns
+ *     the whole room;
+ *   - at the end of every input, what is left in the queues is what the model says, byte
+ *     for byte and message by message (descriptors counted): every open end is drained
+ *     (a pair that saw a close or shutdown too, before it is closed); a clean pair is then
+ *     checked empty with one poll() of its two ends; every 1000 inputs the process's
+ *     descriptor count is unchanged.
+ * Each input leaves its pair empty or closes it, so an input's outcome does not depend on
+ * the inputs before it: a crash file reproduces alone. Pairs are cached per kind, blocking
+ * mode and buffer size class (set afresh by each input) and reused while no close or
+ * shutdown happened, so the target runs near bare syscall speed. Deterministic: receives on
  * blocking sockets get MSG_DONTWAIT where they could block (oracle decides).
  * A fresh UDP pair first drops what reached its ends before they were connected (strays from
  * other processes, see discard_strays); SC_FUZZ_STRAYS=1 sends every new end one, to test that.
  * With SC_FUZZ_STATS=1 in the environment, the counts of inputs and of sendmsg, recvmsg
- * and other syscalls per input are printed at exit (bench/bench_fuzz.sh uses them). */
-#include <poll.h>
+ * and other syscalls per input are printed at exit (bench/bench_fuzz.sh uses them), with
+ * the shares of inputs in which sc_send_all made two or more transport calls and in which
+ * a library call waited. */
 #include <errno.h>
+#include <poll.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <stdarg.h>
@@ -52,18 +66,23 @@
 #include "sockcheck/pair.h"
 #include "sockcheck/transport.h"
 #include "sctest/fds.h"
+#include "sctest/peer.h"
 #include "support/check.h"
 #include "support/hooks.h"
 
 #define HELD_FILES SC_LAYOUT_MAX_FDS
 #define FD_CHECK_EVERY 1000u
-#define DRAIN_MAX (2 * SC_ORACLE_MAX_CHUNKS + 4)
-/* Ends the model says are empty are verified empty every this many inputs. */
-#define VERIFY_EVERY 64u
-/* Bytes of each unverified input kept for the report (inputs are max_len 512). */
-#define HISTORY_BYTES 1024u
+/* Reads of one end's drain: its messages (or a stream's sends, read in pieces split at
+ * descriptors), a pending reset or ICMP error, and the read that finds it empty. */
+#define DRAIN_MAX (4 * SC_ORACLE_MAX_CHUNKS + 8)
 /* verify_empty's poll() is retried on EINTR at most this many times. */
 #define POLL_EINTR_TRIES 100u
+/* Waits of the library's calls in layouts with small buffers, and the receive and send
+ * timeouts of their blocking pairs: the peer makes progress within its pauses, so this only
+ * bounds a wrong prediction; it is long because a loaded machine (a signal storm, other
+ * fuzzers) can keep the peer thread off a CPU for a second. */
+#define PEER_WAIT_MS SC_PEER_LIMIT_MS
+#define POISON 0xa5u
 
 typedef struct cached_pair {
   int sv[2];
@@ -74,11 +93,17 @@ typedef struct cached_pair {
 static int g_files[HELD_FILES];
 static struct stat g_file_st[HELD_FILES];
 static struct ucred g_cred;
-static cached_pair g_cache[SC_LAYOUT_KIND_COUNT][2];
+/* [kind][nonblock][small send buffers] (small buffers: streams only) */
+static cached_pair g_cache[SC_LAYOUT_KIND_COUNT][2][2];
 static sc_oracle g_model;
 static sc_layout g_layout;
 static struct iovec g_iov[SC_LAYOUT_MAX_IOV + 1];
 static uint8_t g_rbuf[SC_LAYOUT_MAX_TOTAL];
+static uint8_t g_poison[SC_LAYOUT_MAX_TOTAL];
+/* The peer thread's bytes: what a reader read, what a writer writes. */
+static uint8_t g_peer_buf[SC_LAYOUT_MAX_TOTAL + SC_LAYOUT_PEER_ROOM_MAX];
+static uint8_t g_writer_src[SC_LAYOUT_PEER_ROOM_MAX + 256];
+static size_t g_writer_len; /* the bytes the current writer must write */
 static union {
   struct cmsghdr h;
   uint8_t b[512];
@@ -97,20 +122,24 @@ static long g_base_fds = -1;
 static unsigned long g_runs;
 static bool g_ready;
 
-/* Inputs run since the queues were last verified empty (the current one last). */
-static struct {
-  uint8_t data[VERIFY_EVERY][HISTORY_BYTES];
-  size_t size[VERIFY_EVERY];
-  unsigned count;
-} g_history;
-
 /* Syscall counts for SC_FUZZ_STATS: the kernel transport, counted. */
-static struct { unsigned long long sendmsg, recvmsg, other, strays_sent, strays_dropped; } g_stats;
+static struct {
+  unsigned long long sendmsg, recvmsg, other, strays_sent, strays_dropped;
+  unsigned long long multi_call_inputs, waited_inputs; /* sc_send_all >= 2 calls; a wait */
+} g_stats;
+/* The current input: sendmsg calls of the current sc_send_all, and whether it had one
+ * of two or more calls and whether a call waited. */
+static struct {
+  unsigned send_calls;
+  bool multi_call;
+  bool waited;
+} g_input;
 
 SC_NO_COVERAGE static ssize_t count_sendmsg(const sc_transport *t, int fd, const struct msghdr *m,
                                             int flags) {
   (void)t;
   g_stats.sendmsg++;
+  g_input.send_calls++;
   return sc_transport_kernel()->sendmsg(sc_transport_kernel(), fd, m, flags);
 }
 
@@ -124,6 +153,7 @@ SC_NO_COVERAGE static ssize_t count_recvmsg(const sc_transport *t, int fd, struc
 SC_NO_COVERAGE static int count_wait(const sc_transport *t, int fd, short events, int timeout_ms) {
   (void)t;
   g_stats.other++;
+  g_input.waited = true;
   return sc_transport_kernel()->wait(sc_transport_kernel(), fd, events, timeout_ms);
 }
 
@@ -131,25 +161,31 @@ static const sc_transport g_counted = {
     .sendmsg = count_sendmsg, .recvmsg = count_recvmsg, .wait = count_wait, .ctx = NULL};
 
 SC_NO_COVERAGE static void print_stats(void) {
+  double n = g_runs > 0 ? (double)g_runs : 1.0;
   fprintf(stderr,
           "sockcheck-stats: inputs %lu sendmsg %llu recvmsg %llu other-syscalls %llu "
-          "verified-every %u strays-sent %llu strays-dropped %llu\n",
-          g_runs, g_stats.sendmsg, g_stats.recvmsg, g_stats.other, VERIFY_EVERY,
-          g_stats.strays_sent, g_stats.strays_dropped);
+          "strays-sent %llu strays-dropped %llu send-all-multi-call %llu (%.1f%%) "
+          "waited %llu (%.1f%%)\n",
+          g_runs, g_stats.sendmsg, g_stats.recvmsg, g_stats.other, g_stats.strays_sent,
+          g_stats.strays_dropped, g_stats.multi_call_inputs, 100.0 * g_stats.multi_call_inputs / n,
+          g_stats.waited_inputs, 100.0 * g_stats.waited_inputs / n);
 }
 
+/* Descriptors held between inputs that is_mine() recognises (the peer's eventfd is not one). */
 static size_t held(void) {
   size_t n = HELD_FILES + (g_stray_fd >= 0 ? 1u : 0u);
   for (unsigned k = 0; k < SC_LAYOUT_KIND_COUNT; k++) {
     for (unsigned b = 0; b < 2; b++) {
-      n += g_cache[k][b].open ? 2u : 0u;
+      for (unsigned s = 0; s < 2; s++) {
+        n += g_cache[k][b][s].open ? 2u : 0u;
+      }
     }
   }
   return n;
 }
 
 size_t sc_fuzz_held_fds(void) {
-  return g_ready ? held() : 0;
+  return g_ready ? held() + sc_peer_held_fds() : 0; /* the peer's eventfd too */
 }
 
 /* Descriptors this target is responsible for: sockets, and anything referring to
@@ -182,9 +218,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
   g_cred.gid = getgid();
   for (unsigned k = 0; k < SC_LAYOUT_KIND_COUNT; k++) {
     for (unsigned b = 0; b < 2; b++) {
-      g_cache[k][b].sv[0] = g_cache[k][b].sv[1] = -1;
-      g_cache[k][b].open = false;
+      for (unsigned s = 0; s < 2; s++) {
+        g_cache[k][b][s].sv[0] = g_cache[k][b][s].sv[1] = -1;
+        g_cache[k][b][s].open = false;
+      }
     }
+  }
+  memset(g_poison, POISON, sizeof g_poison);
+  for (size_t i = 0; i < sizeof g_writer_src; i++) {
+    g_writer_src[i] = (uint8_t)((i * 29u) ^ (i >> 5) ^ 0xc3u);
   }
   g_ready = true;
   g_base_fds =
@@ -199,19 +241,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 }
 
 SC_NO_COVERAGE static void report(int i, const sc_oracle_expect *ex) {
-  if (g_history.count > 1) {
-    fprintf(stderr,
-            "sockcheck: the queues were last verified empty %u inputs ago; a leftover from one "
-            "of these earlier inputs (hex, oldest first) may be the cause: replay them in order\n",
-            g_history.count - 1);
-    for (unsigned k = 0; k + 1 < g_history.count; k++) {
-      fprintf(stderr, "  [-%u] ", g_history.count - 1 - k);
-      for (size_t b = 0; b < g_history.size[k]; b++) {
-        fprintf(stderr, "%02x", g_history.data[k][b]);
-      }
-      fputc('\n', stderr);
-    }
-  }
   fprintf(stderr, "sockcheck: msghdr layout:\n");
   (void)sc_layout_print(&g_layout, stderr);
   if (i >= 0 && ex != NULL) {
@@ -296,9 +325,21 @@ static int udp_open(bool nonblock, cached_pair *cp) {
   return 0;
 }
 
-SC_NO_COVERAGE static cached_pair *get_pair(unsigned kind, bool nonblock) {
-  cached_pair *cp = &g_cache[kind][nonblock];
+/* Sets SO_SNDBUF on both ends (small buffers: every input sets its own size). */
+SC_NO_COVERAGE static void set_sndbuf(cached_pair *cp, int size) {
+  for (unsigned e = 0; e < 2; e++) {
+    g_stats.other++;
+    SC_FUZZ_CHECK(setsockopt(cp->sv[e], SOL_SOCKET, SO_SNDBUF, &size, sizeof size) == 0,
+                  "SO_SNDBUF %d: %s", size, sc_err_message(errno));
+  }
+}
+
+SC_NO_COVERAGE static cached_pair *get_pair(unsigned kind, bool nonblock, int sndbuf) {
+  cached_pair *cp = &g_cache[kind][nonblock][sndbuf != 0];
   if (cp->open) {
+    if (sndbuf != 0) {
+      set_sndbuf(cp, sndbuf);
+    }
     return cp;
   }
   static const int types[] = {SOCK_STREAM, SOCK_DGRAM, SOCK_SEQPACKET};
@@ -315,14 +356,21 @@ SC_NO_COVERAGE static cached_pair *get_pair(unsigned kind, bool nonblock) {
   }
   if (!nonblock) {
     /* A wrong prediction must not hang a blocking receive: it then fails with EAGAIN
-     * after 1 s and is reported as a mismatch. Sends need no timeout: layouts cap what
-     * they queue below every buffer limit (sc_layout_decode), so no send can block; were
-     * that cap wrong, libFuzzer's -timeout (msghdr.options) reports the input. */
-    struct timeval tv = {.tv_sec = 1, .tv_usec = 0};
+     * after 1 s (small buffers: PEER_WAIT_MS, the receive may wait for its writer) and is
+     * reported as a mismatch. Sends need no timeout where layouts cap what they queue
+     * below every buffer limit (sc_layout_decode); with small buffers a send may wait for
+     * its reader, and a reader that stopped makes it fail after PEER_WAIT_MS. */
+    struct timeval tv = {.tv_sec = sndbuf != 0 ? PEER_WAIT_MS / 1000 : 1, .tv_usec = 0};
+    struct timeval stv = {.tv_sec = PEER_WAIT_MS / 1000, .tv_usec = 0};
     for (unsigned e = 0; e < 2; e++) {
-      SC_FUZZ_CHECK(setsockopt(cp->sv[e], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0,
-                    "SO_RCVTIMEO: %s", sc_err_message(errno));
+      SC_FUZZ_CHECK(setsockopt(cp->sv[e], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0 &&
+                        (sndbuf == 0 ||
+                         setsockopt(cp->sv[e], SOL_SOCKET, SO_SNDTIMEO, &stv, sizeof stv) == 0),
+                    "SO_RCVTIMEO/SO_SNDTIMEO: %s", sc_err_message(errno));
     }
+  }
+  if (sndbuf != 0) {
+    set_sndbuf(cp, sndbuf);
   }
   cp->open = true;
   return cp;
@@ -414,7 +462,11 @@ SC_NO_COVERAGE static void run_send(int i, const sc_layout_op *op, const cached_
   msg.msg_control = used > 0 ? g_ctl_send.b : NULL;
   msg.msg_controllen = used;
   *sent = 0;
-  *ret = sc_send_all(&g_counted, cp->sv[op->end], &msg, op->flags, 0, sent);
+  /* with small buffers a send may wait for room (its reader makes it) */
+  int timeout = g_layout.sndbuf != 0 ? PEER_WAIT_MS : 0;
+  g_input.send_calls = 0;
+  *ret = sc_send_all(&g_counted, cp->sv[op->end], &msg, op->flags, timeout, sent);
+  g_input.multi_call = g_input.multi_call || g_input.send_calls >= 2;
   EXPECT(sc_oracle_allows(ex, *ret, *sent), i, ex, "send returned %zd (%s), %zu bytes sent", *ret,
          *ret < 0 ? sc_err_name((int)*ret) : "ok", *sent);
 }
@@ -460,23 +512,66 @@ SC_NO_COVERAGE static unsigned take_fds(int i, const sc_oracle_expect *ex, const
   return n;
 }
 
+/* X-UNNAMED: what a receive on a socketpair end wrote into its msg_name. */
+SC_NO_COVERAGE static bool unnamed_ok(const struct msghdr *msg) {
+  socklen_t len = msg->msg_namelen;
+  if (len != 0 && !(len == sizeof(sa_family_t) && g_rname.ss.ss_family == AF_UNIX)) {
+    return false;
+  }
+  return memcmp(g_rname.b + len, g_poison, sizeof g_rname.b - len) == 0;
+}
+
+/* Room of a receive's buffers, poisoned before the call. */
+SC_NO_COVERAGE static size_t recv_room(size_t n) {
+  size_t room = 0;
+  for (size_t k = 0; k < n; k++) {
+    room += g_iov[k].iov_len;
+  }
+  return room;
+}
+
 SC_NO_COVERAGE static void run_recv(int i, const sc_layout_op *op, const cached_pair *cp,
                                     const sc_oracle_expect *ex, ssize_t *ret) {
   struct msghdr msg;
   memset(&msg, 0, sizeof msg);
   size_t n = sc_layout_recv_iov(op, g_rbuf, sizeof g_rbuf, g_iov, SC_LAYOUT_MAX_IOV + 1);
   EXPECT(n == sc_layout_iov_count(op), i, ex, "sc_layout_recv_iov built %zu iovecs", n);
+  size_t room = recv_room(n);
+  memset(g_rbuf, POISON, room);
+  bool fill = (op->peer & SC_PEER_FILL) && sc_oracle_peer_serves(&g_model, op);
+  if (fill) {
+    size_t got = 0;
+    *ret = sc_recv_fill(&g_counted, cp->sv[op->end], g_iov, (int)n, PEER_WAIT_MS, &got);
+    EXPECT(sc_oracle_allows(ex, *ret, 0) && got == ex->nbytes, i, ex,
+           "sc_recv_fill returned %zd (%s), %zu bytes received", *ret,
+           *ret < 0 ? sc_err_name((int)*ret) : "ok", got);
+    EXPECT(memcmp(g_rbuf, ex->bytes, ex->nbytes) == 0, i, ex,
+           "sc_recv_fill: received bytes differ from the bytes sent");
+    return;
+  }
   msg.msg_iov = g_iov;
   msg.msg_iovlen = n;
   msg.msg_control = op->ctl_len > 0 ? g_ctl_recv.b : NULL;
   msg.msg_controllen = op->ctl_len;
-  if (g_layout.kind == SC_LAYOUT_UDP) {
-    memset(g_rname.b, 0, sizeof g_rname.b);
-    msg.msg_name = &g_rname;
-    msg.msg_namelen = sizeof g_rname.ss;
-  }
+  memset(g_rname.b, POISON, sizeof g_rname.b);
+  msg.msg_name = &g_rname;
+  msg.msg_namelen = sizeof g_rname.b;
   msg.msg_flags = ~0; /* X-FLAGS: must be overwritten */
+  /* A MSG_WAITALL receive waiting for its writer returns short when a signal is caught
+   * (recv(2)): libFuzzer's SIGALRM timer waits meanwhile (the peer thread takes no signals,
+   * so it stays pending until the receive is done). */
+  bool waits = op->peer != 0 && sc_oracle_peer_serves(&g_model, op);
+  sigset_t alrm;
+  sigset_t old;
+  sigemptyset(&alrm);
+  sigaddset(&alrm, SIGALRM);
+  if (waits) {
+    pthread_sigmask(SIG_BLOCK, &alrm, &old);
+  }
   *ret = sc_recv_msg(&g_counted, cp->sv[op->end], &msg, ex->flags);
+  if (waits) {
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+  }
   unsigned got_fds = 0;
   if (*ret >= 0) {
     got_fds = take_fds(i, ex, &msg, ex->cloexec);
@@ -485,6 +580,9 @@ SC_NO_COVERAGE static void run_recv(int i, const sc_layout_op *op, const cached_
          *ret < 0 ? sc_err_name((int)*ret) : "ok", (unsigned)msg.msg_flags);
   size_t bad = iov_lens_changed(op, n);
   EXPECT(bad == n, i, ex, "X-FLAGS: iov_len of iovec %zu written back", bad);
+  size_t written = *ret < 0 ? 0 : ((size_t)*ret < room ? (size_t)*ret : room);
+  EXPECT(memcmp(g_rbuf + written, g_poison, room - written) == 0, i, ex,
+         "the receive wrote past the %zu bytes it returned", written);
   if (*ret < 0) {
     return;
   }
@@ -494,59 +592,163 @@ SC_NO_COVERAGE static void run_recv(int i, const sc_layout_op *op, const cached_
   EXPECT(got_fds == ex->nfds_installed, i, ex, "%u descriptors installed", got_fds);
   EXPECT(msg.msg_controllen == ex->controllen, i, ex, "msg_controllen %zu",
          (size_t)msg.msg_controllen);
-  if (g_layout.kind == SC_LAYOUT_UDP && ex->ok && *ret >= 0) {
+  if (g_layout.kind == SC_LAYOUT_UDP) {
     const sc_addr *from = &cp->addr[op->end ^ 1u];
     EXPECT(msg.msg_namelen == from->len && memcmp(&g_rname.ss, &from->ss, from->len) == 0, i, ex,
            "RECV-3: msg_name is not the sender (namelen %u)", (unsigned)msg.msg_namelen);
+  } else {
+    EXPECT(unnamed_ok(&msg), i, ex, "X-UNNAMED: msg_name of an unnamed sender: namelen %u",
+           (unsigned)msg.msg_namelen);
   }
 }
 
-/* Empties end e of a clean pair and checks the leftovers against the model. */
+/* The peer thread of op (the model says it serves it): a reader of the other end during a
+ * send, a writer into it during a receive (the missing bytes, queued in the model first). */
+SC_NO_COVERAGE static void peer_start(int i, const sc_layout_op *op, const cached_pair *cp) {
+  int fd = cp->sv[op->end ^ 1u];
+  size_t chunk = sc_layout_peer_chunk(op);
+  unsigned pause_us = op->pause * 100u;
+  int r;
+  if (op->type == SC_OP_SEND) {
+    r = sc_peer_start_read(fd, g_peer_buf, sizeof g_peer_buf, chunk, pause_us,
+                           SC_LAYOUT_PEER_PAUSED_CALLS);
+  } else {
+    size_t missing = sc_oracle_peer_missing(&g_model, op);
+    const uint8_t *src = g_writer_src + ((unsigned)i * 37u) % 256u;
+    sc_oracle_peer_write(&g_model, op->end, src, missing);
+    g_writer_len = missing;
+    r = sc_peer_start_write(fd, src, missing, chunk, pause_us, SC_LAYOUT_PEER_PAUSED_CALLS);
+  }
+  SC_FUZZ_CHECK(r == 0, "peer thread: %s", sc_err_name(r));
+}
+
+/* Stops op's peer and checks it: a reader read exactly what the model queued at its end (the
+ * send's bytes after the earlier ones), descriptors included, and leaves that end empty; a
+ * writer wrote all it had. Called after the op's commit. */
+SC_NO_COVERAGE static void peer_finish(int i, const sc_layout_op *op) {
+  sc_peer_result res;
+  if (op->type == SC_OP_RECV) {
+    sc_peer_finish_write(&res);
+    EXPECT(res.err == 0 && res.done == g_writer_len, i, NULL,
+           "writer thread: %zu of %zu bytes written (%s)", res.done, g_writer_len,
+           res.err != 0 ? sc_err_message(res.err) : "no error");
+    return;
+  }
+  unsigned p = op->end ^ 1u;
+  size_t len = 0;
+  unsigned nfds = 0;
+  const uint8_t *bytes = sc_oracle_stream_bytes(&g_model, p, &len, &nfds);
+  sc_peer_finish_read(len, &res);
+  EXPECT(res.err == 0 && res.done == len, i, NULL,
+         "reader thread: %zu bytes of the %zu the model queued (%s%s)", res.done, len,
+         res.err != 0 ? sc_err_message(res.err) : "no error", res.eof ? ", end of stream" : "");
+  EXPECT(memcmp(g_peer_buf, bytes, len) == 0, i, NULL,
+         "reader thread: the bytes read differ from the bytes sent");
+  EXPECT(res.nfds == nfds, i, NULL, "reader thread: %u descriptors received, the model %u",
+         res.nfds, nfds);
+  sc_oracle_take_all(&g_model, p);
+}
+
+/* One read of a drain: everything end e may hold, with room for its descriptors. */
+SC_NO_COVERAGE static ssize_t drain_read(unsigned e, int fd, struct msghdr *msg, struct iovec *iov,
+                                         unsigned *nfds) {
+  iov->iov_base = g_rbuf;
+  iov->iov_len = sizeof g_rbuf;
+  memset(msg, 0, sizeof *msg);
+  msg->msg_iov = iov;
+  msg->msg_iovlen = 1;
+  msg->msg_control = g_ctl_recv.b;
+  msg->msg_controllen = sizeof g_ctl_recv.b;
+  ssize_t r = sc_recv_msg(&g_counted, fd, msg, MSG_DONTWAIT);
+  if (r >= 0) {
+    int closed = sc_cmsg_close_fds(msg->msg_control, msg->msg_controllen);
+    EXPECT(closed >= 0, -1, NULL, "drain of end %u: malformed control", e);
+    *nfds += (unsigned)closed;
+  }
+  return r;
+}
+
+/* A drain read that failed: allowed where the model has that error pending (once). */
+SC_NO_COVERAGE static bool drain_error_allowed(unsigned e, ssize_t r) {
+  if (r == -ECONNRESET && g_model.reset[e]) {
+    g_model.reset[e] = false; /* reported once */
+    return true;
+  }
+  return r == -ECONNREFUSED && g_model.icmp[e]; /* UDP: may come at any call */
+}
+
+/* Empties end e (open) and checks what it held against the model, byte for byte: a stream's
+ * bytes in order, a datagram kind's messages one by one (length, bytes); the descriptors
+ * attached, counted. The read that ends it finds the end empty (EAGAIN), or at end of stream
+ * where the model has it shut for reading. */
 SC_NO_COVERAGE static void drain_end(cached_pair *cp, unsigned e) {
-  size_t bytes = 0;
-  size_t msgs = 0;
+  int fd = cp->sv[e];
+  bool stream = g_layout.kind == SC_LAYOUT_STREAM;
+  size_t len = 0;
+  unsigned want_fds = 0;
+  const uint8_t *bytes = stream ? sc_oracle_stream_bytes(&g_model, e, &len, &want_fds) : NULL;
+  size_t off = 0;
+  unsigned msgs = 0;
+  unsigned got_fds = 0;
   unsigned k;
+  ssize_t r = 0;
   for (k = 0; k < DRAIN_MAX; k++) {
-    struct iovec iov = {.iov_base = g_rbuf, .iov_len = sizeof g_rbuf};
     struct msghdr msg;
-    memset(&msg, 0, sizeof msg);
-    msg.msg_iov = &iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = g_ctl_recv.b;
-    msg.msg_controllen = sizeof g_ctl_recv.b;
-    ssize_t r = sc_recv_msg(&g_counted, cp->sv[e], &msg, MSG_DONTWAIT);
-    if (r == -EAGAIN) {
+    struct iovec iov;
+    r = drain_read(e, fd, &msg, &iov, &got_fds);
+    if (r == -EAGAIN || (r == 0 && stream)) {
       break;
     }
-    EXPECT(r >= 0, -1, NULL, "drain of end %u: %s", e, sc_err_name((int)r));
-    EXPECT(sc_cmsg_close_fds(msg.msg_control, msg.msg_controllen) >= 0, -1, NULL,
-           "drain: malformed control");
-    EXPECT(r > 0 || g_layout.kind != SC_LAYOUT_STREAM, -1, NULL, "drain: unexpected EOF");
-    bytes += (size_t)r;
+    if (r < 0) {
+      EXPECT(drain_error_allowed(e, r), -1, NULL, "drain of end %u: %s", e, sc_err_name((int)r));
+      continue;
+    }
+    EXPECT((msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) == 0, -1, NULL,
+           "drain of end %u: msg_flags %#x", e, (unsigned)msg.msg_flags);
+    if (stream) {
+      EXPECT((size_t)r <= len - off && memcmp(g_rbuf, bytes + off, (size_t)r) == 0, -1, NULL,
+             "drain of end %u: bytes %zu..%zu differ from the %zu the model holds", e, off,
+             off + (size_t)r, len);
+      off += (size_t)r;
+      continue;
+    }
+    const uint8_t *mb = NULL;
+    size_t mlen = 0;
+    unsigned mfds = 0;
+    if (!sc_oracle_message(&g_model, e, msgs, &mb, &mlen, &mfds) && r == 0 &&
+        g_layout.kind == SC_LAYOUT_SEQPACKET && g_model.rd_shut[e]) {
+      break; /* end of stream after the last record */
+    }
+    EXPECT(msgs < sc_oracle_queued_msgs(&g_model, e), -1, NULL,
+           "drain of end %u: message %u of %zd bytes, the model holds %zu messages", e, msgs, r,
+           sc_oracle_queued_msgs(&g_model, e));
+    EXPECT((size_t)r == mlen && memcmp(g_rbuf, mb, mlen) == 0, -1, NULL,
+           "drain of end %u: message %u (%zd bytes) differs from the model's (%zu bytes)", e, msgs,
+           r, mlen);
+    want_fds += mfds;
     msgs++;
   }
   EXPECT(k < DRAIN_MAX, -1, NULL, "drain of end %u does not end", e);
-  EXPECT(bytes == sc_oracle_queued_bytes(&g_model, e), -1, NULL,
-         "end %u had %zu bytes left, the model %zu", e, bytes, sc_oracle_queued_bytes(&g_model, e));
-  EXPECT(g_layout.kind == SC_LAYOUT_STREAM || msgs == sc_oracle_queued_msgs(&g_model, e), -1, NULL,
-         "end %u had %zu messages left, the model %zu", e, msgs,
-         sc_oracle_queued_msgs(&g_model, e));
+  EXPECT(r != 0 || g_model.rd_shut[e], -1, NULL, "drain of end %u: end of stream, not shut", e);
+  if (stream) {
+    EXPECT(off == len, -1, NULL, "end %u had %zu bytes left, the model %zu", e, off, len);
+  } else {
+    EXPECT(msgs == sc_oracle_queued_msgs(&g_model, e), -1, NULL,
+           "end %u had %u messages left, the model %zu", e, msgs,
+           sc_oracle_queued_msgs(&g_model, e));
+  }
+  EXPECT(got_fds == want_fds, -1, NULL, "end %u held %u descriptors, the model %u", e, got_fds,
+         want_fds);
 }
 
-/* Checks with one poll() that no end of any cached pair has anything to read or a
- * pending error (a leftover may sit in a pair other inputs do not use). */
-SC_NO_COVERAGE static void verify_empty(void) {
-  struct pollfd p[2 * SC_LAYOUT_KIND_COUNT * 2];
-  nfds_t n = 0;
-  for (unsigned k = 0; k < SC_LAYOUT_KIND_COUNT; k++) {
-    for (unsigned b = 0; b < 2; b++) {
-      for (unsigned e = 0; e < 2 && g_cache[k][b].open; e++) {
-        p[n].fd = g_cache[k][b].sv[e];
-        p[n].events = POLLIN;
-        p[n].revents = 0;
-        n++;
-      }
-    }
+/* Checks with one poll() that neither end of a clean pair has anything to read or a
+ * pending error. */
+SC_NO_COVERAGE static void verify_empty(const cached_pair *cp) {
+  struct pollfd p[2];
+  for (unsigned e = 0; e < 2; e++) {
+    p[e].fd = cp->sv[e];
+    p[e].events = POLLIN;
+    p[e].revents = 0;
   }
   /* A signal (libFuzzer's SIGALRM timer, for one) makes even a zero-timeout poll() fail with
    * EINTR when it arrives during the call: that says nothing about the queues, so it is asked
@@ -555,47 +757,31 @@ SC_NO_COVERAGE static void verify_empty(void) {
   unsigned tries = 0;
   do {
     g_stats.other++;
-    r = poll(p, n, 0);
+    r = poll(p, 2, 0);
   } while (r < 0 && errno == EINTR && ++tries < POLL_EINTR_TRIES);
   EXPECT(r >= 0, -1, NULL, "poll: %s (%u tries)", sc_err_message(errno), tries + 1);
-  for (nfds_t k = 0; k < n; k++) {
-    EXPECT(p[k].revents == 0, -1, NULL,
-           "fd %d is readable (revents %#x) where the model has nothing queued", p[k].fd,
-           (unsigned)p[k].revents);
+  for (unsigned e = 0; e < 2; e++) {
+    EXPECT(p[e].revents == 0, -1, NULL,
+           "end %u is readable (revents %#x) where the model has nothing queued", e,
+           (unsigned)p[e].revents);
   }
 }
 
-/* The end-of-input check of a clean pair: ends the model says hold data are drained
- * (the EAGAIN that ends the drain proves them empty); ends the model says are empty are
- * verified every VERIFY_EVERY inputs (a wrong model also shows in later inputs' receives,
- * and the report then lists the inputs since the last verification). */
-SC_NO_COVERAGE static void drain(cached_pair *cp) {
+/* The end-of-input check: every open end holding data by the model is drained and compared
+ * (every open end of a pair that saw a close or shutdown, which is then closed); a clean pair
+ * is then checked empty, so the next input finds it as new. */
+SC_NO_COVERAGE static void finish_pair(cached_pair *cp, bool dirty) {
   for (unsigned e = 0; e < 2; e++) {
-    if (sc_oracle_queued_msgs(&g_model, e) > 0) {
+    if (cp->sv[e] >= 0 && (dirty || sc_oracle_queued_msgs(&g_model, e) > 0)) {
       drain_end(cp, e);
     }
   }
-}
-
-/* Every VERIFY_EVERY inputs (and after the first), all cached pairs are checked empty. */
-SC_NO_COVERAGE static void verify_now(void) {
-  if (g_history.count >= VERIFY_EVERY || g_runs == 0) {
-    verify_empty();
-    g_history.count = 0;
+  if (dirty) {
+    sc_pair_close(cp->sv);
+    cp->open = false;
+  } else {
+    verify_empty(cp);
   }
-}
-
-/* Remembers the input for the report, until the queues are next verified empty. */
-SC_NO_COVERAGE static void remember(const uint8_t *data, size_t size) {
-  if (g_history.count >= VERIFY_EVERY) {
-    g_history.count = 0; /* cannot happen: drain() verifies before */
-  }
-  size_t n = size < HISTORY_BYTES ? size : HISTORY_BYTES;
-  if (n > 0) {
-    memcpy(g_history.data[g_history.count], data, n);
-  }
-  g_history.size[g_history.count] = n;
-  g_history.count++;
 }
 
 SC_NO_COVERAGE static void check_fd_count(void) {
@@ -608,16 +794,20 @@ SC_NO_COVERAGE static void check_fd_count(void) {
 /* One input: the target's glue, out of coverage (its branches follow the decoded op types,
  * which the decoder's and the oracle's instrumented decisions already tell apart). */
 SC_NO_COVERAGE static void run_input(const uint8_t *data, size_t size) {
-  remember(data, size);
   sc_layout_decode(data, size, &g_layout);
-  cached_pair *cp = get_pair(g_layout.kind, g_layout.nonblock != 0);
+  cached_pair *cp = get_pair(g_layout.kind, g_layout.nonblock != 0, sc_layout_sndbuf(&g_layout));
   sc_oracle_init(&g_model, g_layout.kind, g_layout.nonblock != 0);
+  memset(&g_input, 0, sizeof g_input);
   bool dirty = false;
   for (int i = 0; i < (int)g_layout.nops; i++) {
     const sc_layout_op *op = &g_layout.op[i];
     sc_oracle_expect ex;
     ssize_t ret = 0;
     size_t sent = 0;
+    bool peer = sc_oracle_peer_serves(&g_model, op);
+    if (peer) {
+      peer_start(i, op, cp); /* a writer's bytes are in the model before the prediction */
+    }
     sc_oracle_predict(&g_model, op, &ex);
     switch (op->type) {
       case SC_OP_SEND:
@@ -643,14 +833,13 @@ SC_NO_COVERAGE static void run_input(const uint8_t *data, size_t size) {
         break;
     }
     sc_oracle_commit(&g_model, op, &ex, ret, sent);
+    if (peer) {
+      peer_finish(i, op);
+    }
   }
-  if (dirty) {
-    sc_pair_close(cp->sv);
-    cp->open = false;
-  } else {
-    drain(cp);
-  }
-  verify_now();
+  finish_pair(cp, dirty);
+  g_stats.multi_call_inputs += g_input.multi_call;
+  g_stats.waited_inputs += g_input.waited;
   if (++g_runs % FD_CHECK_EVERY == 0) {
     check_fd_count();
   }
@@ -674,12 +863,24 @@ int sc_fuzz_decode(const uint8_t *data, size_t size, FILE *out) {
   /* The oracle's expectations, following the first allowed outcome of each op. */
   sc_oracle_init(&model, l.kind, l.nonblock != 0);
   for (unsigned i = 0; i < l.nops; i++) {
+    const sc_layout_op *op = &l.op[i];
     sc_oracle_expect ex;
-    sc_oracle_predict(&model, &l.op[i], &ex);
+    bool peer = sc_oracle_peer_serves(&model, op);
+    if (peer && op->type == SC_OP_RECV) {
+      size_t missing = sc_oracle_peer_missing(&model, op);
+      sc_oracle_peer_write(&model, op->end, g_writer_src, missing);
+      fprintf(out, "  peer   [%u]: a writer sends %zu bytes into end %u\n", i, missing, op->end);
+    }
+    sc_oracle_predict(&model, op, &ex);
     fprintf(out, "  expect [%u]: ", i);
     sc_oracle_print_expect(&ex, out);
     ssize_t ret = ex.ok ? ex.ret : (ex.nerr > 0 ? SC_ERR(ex.errs[0]) : 0);
-    sc_oracle_commit(&model, &l.op[i], &ex, ret, 0);
+    sc_oracle_commit(&model, op, &ex, ret, 0);
+    if (peer && op->type == SC_OP_SEND) {
+      fprintf(out, "  peer   [%u]: a reader takes the %zu bytes queued at end %u\n", i,
+              sc_oracle_queued_bytes(&model, op->end ^ 1u), op->end ^ 1u);
+      sc_oracle_take_all(&model, op->end ^ 1u);
+    }
   }
   return ferror(out) ? -1 : 0;
 }

@@ -478,6 +478,113 @@ static void layout_seeds(void) {
   seed("send_totals_capped", l);
 }
 
+/* Partial transfers: stream layouts with small send buffers and a peer thread. The gather
+ * lists' lengths (3000, 4000, 1500, 2500, 777, 3333, 1234, 1800) divide no multiple (up to 8)
+ * of the kernel's stream skb sizes (SO_SNDBUF / 2 - 64: 8128, 16320, 32704), so no seed's
+ * short write ends exactly at an iovec boundary, and no seed sends descriptors with small
+ * buffers: the bugs of fuzz/bite/SENDALL_BOUNDARY and SENDALL_CONTROL need a mutation. */
+static void pressure_seeds(void) {
+  static const unsigned lens[] = {3000, 4000, 1500, 2500, 777, 3333, 1234, 1800};
+  char name[128];
+  sc_layout l;
+  sc_layout_op *op;
+  unsigned n = 0;
+  /* the largest class (64 KiB in the kernel) takes most sends in one call: used below only */
+  static const uint8_t classes[] = {1, 2, 1, 2, 1};
+  for (unsigned c = 0; c < sizeof classes; c++) {
+    unsigned sb = classes[c];
+    for (unsigned k = 0; k < sizeof lens / sizeof lens[0]; k++, n++) {
+      /* nonblocking: short writes resumed by sc_send_all through its waits */
+      unsigned len = lens[k];
+      unsigned count = 62000u / len;
+      l = L(SC_LAYOUT_STREAM, 1);
+      l.sndbuf = (uint8_t)sb;
+      op = add(&l, SC_OP_SEND, n & 1u);
+      iov(op, count, 1, (int)len);
+      op->seed = (uint8_t)(n * 7u);
+      op->peer = SC_PEER_READER;
+      op->chunk = (uint8_t)((n * 5u) % SC_LAYOUT_PEER_CHUNK_CLASSES);
+      op->pause = (uint8_t)(n % (SC_LAYOUT_PEER_PAUSE_MAX + 1));
+      send_(&l, n & 1u, 100);
+      recv_(&l, (n & 1u) ^ 1u, 256, 0);
+      snprintf(name, sizeof name, "X-PARTIAL_nonblock_sndbuf%d_send_%ux%u_reader_%u",
+               sc_layout_sndbuf(&l), count, len, c);
+      seed(name, l);
+      /* the same with two shapes, a zero-length one between, and MSG_DONTWAIT on a blocking pair */
+      l = L(SC_LAYOUT_STREAM, k & 1u);
+      l.sndbuf = (uint8_t)sb;
+      op = add(&l, SC_OP_SEND, 0);
+      iov(op, 3 * (62000u / (len + lens[(k + 3) % 8])), 3, (int)len, 0, (int)lens[(k + 3) % 8]);
+      op->flags = MSG_DONTWAIT;
+      op->seed = (uint8_t)(n * 11u);
+      op->peer = SC_PEER_READER;
+      op->chunk = (uint8_t)((n * 3u + 1u) % SC_LAYOUT_PEER_CHUNK_CLASSES);
+      op->pause = (uint8_t)((n + 3u) % (SC_LAYOUT_PEER_PAUSE_MAX + 1));
+      sc_layout_normalize(&l);
+      snprintf(name, sizeof name, "X-PARTIAL_dontwait_sndbuf%d_send_%u+0+%u_reader_%u",
+               sc_layout_sndbuf(&l), l.op[0].iov.seg[0].len, l.op[0].iov.seg[2].len, c);
+      seed(name, l);
+      /* sc_recv_fill on a nonblocking pair: waits for the writer's bytes */
+      l = L(SC_LAYOUT_STREAM, 1);
+      l.sndbuf = (uint8_t)sb;
+      send_(&l, 0, 200);
+      op = recv_(&l, 1, 0, 0);
+      iov(op, 4, 2, (int)(len < 4000 ? len : 3999), 555);
+      op->peer = SC_PEER_WRITER | SC_PEER_FILL;
+      op->chunk = (uint8_t)((n * 7u) % SC_LAYOUT_PEER_CHUNK_CLASSES);
+      op->pause = (uint8_t)((n + 1u) % (SC_LAYOUT_PEER_PAUSE_MAX + 1));
+      sc_layout_normalize(&l);
+      snprintf(name, sizeof name, "X-WAITALL_fill_nonblock_sndbuf%d_room_%zu_writer_%u",
+               sc_layout_sndbuf(&l), sc_layout_iov_total(&l.op[1]), c);
+      seed(name, l);
+    }
+  }
+  /* descriptors with small buffers, in sends that fit the room: one call each (a larger
+   * gather list, one mutation away, is short and resumed) */
+  for (unsigned k = 0; k < 8; k++) {
+    l = L(SC_LAYOUT_STREAM, 1);
+    l.sndbuf = 1;
+    op = add(&l, SC_OP_SEND, k & 1u);
+    iov(op, 20, k < 4 ? 1u : 2u, (int)(40 + k * 3), 0);
+    op->ctl = SC_CTL_RIGHTS;
+    op->nfds = (uint8_t)(1 + k % SC_LAYOUT_MAX_FDS);
+    op->seed = (uint8_t)(k * 13u);
+    op->peer = SC_PEER_READER;
+    op->chunk = (uint8_t)(k * 7u);
+    op->pause = (uint8_t)(k % 3u);
+    send_(&l, k & 1u, 64);
+    recv_(&l, (k & 1u) ^ 1u, 128, 0);
+    sc_layout_normalize(&l);
+    snprintf(name, sizeof name, "X-PARTIAL_rights_nonblock_sndbuf8192_send_%zu_reader_%u",
+             sc_layout_iov_total(&l.op[0]), k);
+    seed(name, l);
+  }
+  /* blocking: the send waits in the kernel for its reader; MSG_WAITALL for its writer */
+  for (unsigned k = 0; k < 4; k++) {
+    l = L(SC_LAYOUT_STREAM, 0);
+    l.sndbuf = (uint8_t)(1 + k % 3);
+    op = add(&l, SC_OP_SEND, 1);
+    iov(op, 20, 1, (int)lens[k]);
+    op->peer = SC_PEER_READER;
+    op->chunk = (uint8_t)(k * 9u);
+    op->pause = (uint8_t)(k * 2u);
+    send_(&l, 0, 300);
+    op = recv_(&l, 1, 0, MSG_WAITALL);
+    iov(op, 3, 1, (int)lens[k + 4]);
+    op->peer = SC_PEER_WRITER;
+    op->chunk = (uint8_t)(k * 4u);
+    op->pause = (uint8_t)(k * 3u);
+    op = recv_(&l, 0, 0, 0);
+    iov(op, 1, 1, 4096);
+    op->peer = SC_PEER_WRITER | SC_PEER_FILL;
+    op->chunk = (uint8_t)k;
+    sc_layout_normalize(&l);
+    snprintf(name, sizeof name, "X-WAITALL_blocking_sndbuf%d_reader_waitall_fill",
+             sc_layout_sndbuf(&l));
+    seed(name, l);
+  }
+}
+
 int main(int argc, char **argv) {
   if (argc != 3) {
     fprintf(stderr, "usage: %s MSGHDR_DIR LAYOUT_DIR\n", argv[0]);
@@ -485,6 +592,7 @@ int main(int argc, char **argv) {
   }
   g_dir = argv[1];
   msghdr_seeds();
+  pressure_seeds();
   printf("make_seeds: %d seeds in %s\n", g_count, g_dir);
   g_count = 0;
   g_dir = argv[2];

@@ -7,6 +7,7 @@ CC=${1:-${CC:-cc}}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 "$CC" -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I"$ROOT/harness/include" \
-  "$ROOT/fuzz/tools/make_seeds.c" "$ROOT/harness/src/layout.c" -o "$TMP/make_seeds"
+  -I"$ROOT/harness/testing/include" \
+  "$ROOT/fuzz/tools/make_seeds.c" "$ROOT/harness/testing/layout.c" -o "$TMP/make_seeds"
 mkdir -p "$ROOT/corpus/msghdr" "$ROOT/corpus/layout"
 "$TMP/make_seeds" "$ROOT/corpus/msghdr" "$ROOT/corpus/layout"

@@ -10,6 +10,10 @@
  *         nseg x (len u16 LE, null_base)
  *   flag bits: SEND 0 DONTWAIT 1 NOSIGNAL 2 EOR 3 MORE;
  *              RECV 0 PEEK 1 TRUNC 2 WAITALL 3 DONTWAIT 4 CMSG_CLOEXEC
+ *   then, optionally, the partial-transfer trailer: EXT_MAGIC, sndbuf, and per op peer,
+ *   chunk, pause. Any other byte there (0 when the input ends) means no trailer: every
+ *   encoding made before the trailer existed decodes as it did (the committed corpora were
+ *   checked to hold no EXT_MAGIC in that place).
  * Random bytes mostly give short layouts (1-2 ops, 0-3 iovecs per list): most executions
  * stay cheap, while any length up to the maxima stays reachable. */
 #include "sctest/layout.h"
@@ -40,7 +44,8 @@ static const uint8_t g_big[SC_LAYOUT_BIG_LEN];
  * out of line, a read is a call per byte). For the same reason the read is kept free of
  * UBSan's pointer-overflow check (a branch per byte too): the decoder reads at most
  * DECODE_MAX_READ bytes, all within the copy, and ASan still checks each load. */
-#define DECODE_MAX_READ (3 + SC_LAYOUT_MAX_OPS * (2 + 3 + 1 + 3 * SC_LAYOUT_MAX_SEGS + 6))
+#define DECODE_MAX_READ \
+  (3 + SC_LAYOUT_MAX_OPS * (2 + 3 + 1 + 3 * SC_LAYOUT_MAX_SEGS + 6) + 2 + 3 * SC_LAYOUT_MAX_OPS)
 #define DECODE_COPY SC_LAYOUT_ENCODED_MAX
 _Static_assert(DECODE_MAX_READ <= DECODE_COPY, "the decoder's copy holds every byte it reads");
 
@@ -90,6 +95,9 @@ SC_NO_COVERAGE static uint8_t flags_to_bits(int flags, const int *map, size_t n)
  * alignment, so the checks fold
  * away, while the decisions (op types, count classes, caps, closed ends) stay instrumented. */
 #define ALIGNED_LOCAL static inline __attribute__((always_inline))
+
+/* The byte that starts the partial-transfer trailer. */
+#define EXT_MAGIC 0xe5u
 
 /* Op counts: a byte below NOPS_WIDE gives 1 (odd) or 2 (even, 0 for a zero byte: an empty input is
  * an empty layout), the common case; from NOPS_WIDE on, 0..SC_LAYOUT_MAX_OPS. */
@@ -199,6 +207,12 @@ SC_NO_COVERAGE static void zero_scalars(sc_layout_op *op) {
   op->flags = 0;
 }
 
+SC_NO_COVERAGE static void zero_peer(sc_layout_op *op) {
+  op->peer = 0;
+  op->chunk = 0;
+  op->pause = 0;
+}
+
 SC_NO_COVERAGE static void zero_iov(sc_layout_iov *iov) {
   iov->count = 0;
   iov->nseg = 0;
@@ -208,11 +222,33 @@ SC_NO_COVERAGE static void zero_iov(sc_layout_iov *iov) {
   }
 }
 
+/* An op's peer fields in range: SEND readers, RECV writers (a fill always has its writer),
+ * nothing for other types or without small buffers. */
+ALIGNED_LOCAL void normalize_peer(sc_layout_op *op, uint8_t type, bool pressure) {
+  uint8_t peer = 0;
+  if (pressure && type == SC_OP_SEND) {
+    peer = op->peer & SC_PEER_READER;
+  } else if (pressure && type == SC_OP_RECV) {
+    peer = op->peer & (SC_PEER_WRITER | SC_PEER_FILL);
+    peer = peer != 0 ? (uint8_t)(peer | SC_PEER_WRITER) : 0;
+  }
+  if (peer == 0) {
+    zero_peer(op);
+    return;
+  }
+  op->peer = peer;
+  op->chunk = op->chunk % SC_LAYOUT_PEER_CHUNK_CLASSES;
+  op->pause = op->pause % (SC_LAYOUT_PEER_PAUSE_MAX + 1);
+}
+
 ALIGNED_LOCAL void normalize_layout(sc_layout *l) {
   bool closed[2] = {false, false};
   size_t budget = SC_LAYOUT_MAX_TOTAL;
+  size_t unread[2] = {0, 0}; /* small buffers: bytes sent to each end since its last reader */
   l->kind %= SC_LAYOUT_KIND_COUNT;
   l->nonblock &= 1;
+  l->sndbuf = l->kind == SC_LAYOUT_STREAM ? l->sndbuf % SC_LAYOUT_SNDBUF_CLASSES : 0;
+  bool pressure = l->sndbuf != 0;
   if (l->nops > SC_LAYOUT_MAX_OPS) {
     l->nops = SC_LAYOUT_MAX_OPS;
   }
@@ -227,6 +263,7 @@ ALIGNED_LOCAL void normalize_layout(sc_layout *l) {
     if (closed[end]) {
       end ^= 1;
     }
+    normalize_peer(op, type, pressure);
     /* In place (no struct copies: each is a sanitizer memcpy call): the fields the type uses
      * are brought into range, the others zeroed. */
     switch (type) {
@@ -251,11 +288,17 @@ ALIGNED_LOCAL void normalize_layout(sc_layout *l) {
         op->big = big;
         op->seed = seed;
         size_t cap = budget;
-        if (ctl == SC_CTL_RIGHTS && cap > SC_LAYOUT_MAX_RIGHTS_SEND) {
+        bool reader = (op->peer & SC_PEER_READER) != 0;
+        /* a stream send attaches its descriptors to its first skb: with a reader, no cap */
+        if (ctl == SC_CTL_RIGHTS && cap > SC_LAYOUT_MAX_RIGHTS_SEND && !reader) {
           cap = SC_LAYOUT_MAX_RIGHTS_SEND;
+        }
+        if (pressure && !reader && cap > SC_LAYOUT_UNREAD_MAX - unread[end ^ 1u]) {
+          cap = SC_LAYOUT_UNREAD_MAX - unread[end ^ 1u]; /* no reader: must fit the buffer */
         }
         normalize_iov(&op->iov, true, cap);
         budget -= list_total(&op->iov);
+        unread[end ^ 1u] = reader ? 0 : unread[end ^ 1u] + list_total(&op->iov);
         break;
       }
       case SC_OP_RECV: {
@@ -264,7 +307,8 @@ ALIGNED_LOCAL void normalize_layout(sc_layout *l) {
         zero_scalars(op);
         op->ctl_len = ctl_len;
         op->flags = flags;
-        normalize_iov(&op->iov, false, SC_LAYOUT_MAX_TOTAL);
+        normalize_iov(&op->iov, false,
+                      op->peer != 0 ? SC_LAYOUT_PEER_ROOM_MAX : SC_LAYOUT_MAX_TOTAL);
         break;
       }
       case SC_OP_SHUTDOWN: {
@@ -345,6 +389,14 @@ void sc_layout_decode(const uint8_t *data, size_t size, sc_layout *out) {
         break;
     }
   }
+  if (rd8(&r) == EXT_MAGIC) {
+    lp->sndbuf = rd8(&r) % SC_LAYOUT_SNDBUF_CLASSES;
+    for (unsigned i = 0; i < lp->nops; i++) {
+      lp->op[i].peer = rd8(&r);
+      lp->op[i].chunk = rd8(&r);
+      lp->op[i].pause = rd8(&r);
+    }
+  }
   normalize_layout(lp);
   memcpy(out, lp, sizeof l);
 }
@@ -390,8 +442,13 @@ static inline __attribute__((always_inline)) size_t iov_encoded_len(const sc_lay
   return (iov->count <= COUNT_SMALL_MAX ? 1u : 3u) + 1u + 3u * nseg;
 }
 
+/* Ops encoded (at most SC_LAYOUT_MAX_OPS). */
+static inline __attribute__((always_inline)) unsigned ops_encoded(const sc_layout *l) {
+  return l->nops < SC_LAYOUT_MAX_OPS ? l->nops : SC_LAYOUT_MAX_OPS;
+}
+
 SC_NO_COVERAGE size_t sc_layout_encoded_len(const sc_layout *l) {
-  size_t len = 3;
+  size_t len = 3 + (l->sndbuf != 0 ? 2u + 3u * ops_encoded(l) : 0u);
   for (unsigned i = 0; i < l->nops && i < SC_LAYOUT_MAX_OPS; i++) {
     const sc_layout_op *op = &l->op[i];
     len += 2;
@@ -451,6 +508,15 @@ SC_NO_COVERAGE int sc_layout_encode(const sc_layout *l, uint8_t *buf, size_t cap
         break;
     }
   }
+  if (l->sndbuf != 0) {
+    wr8(&w, EXT_MAGIC);
+    wr8(&w, l->sndbuf);
+    for (unsigned i = 0; i < ops_encoded(l); i++) {
+      wr8(&w, l->op[i].peer);
+      wr8(&w, l->op[i].chunk);
+      wr8(&w, l->op[i].pause);
+    }
+  }
   return (int)w.len; /* == need */
 }
 
@@ -467,7 +533,8 @@ SC_NO_COVERAGE static bool iov_equal(const sc_layout_iov *a, const sc_layout_iov
 }
 
 SC_NO_COVERAGE bool sc_layout_equal(const sc_layout *a, const sc_layout *b) {
-  if (a->kind != b->kind || a->nonblock != b->nonblock || a->nops != b->nops) {
+  if (a->kind != b->kind || a->nonblock != b->nonblock || a->nops != b->nops ||
+      a->sndbuf != b->sndbuf) {
     return false;
   }
   for (unsigned i = 0; i < a->nops && i < SC_LAYOUT_MAX_OPS; i++) {
@@ -476,7 +543,8 @@ SC_NO_COVERAGE bool sc_layout_equal(const sc_layout *a, const sc_layout *b) {
     if (x->type != y->type || x->end != y->end || !iov_equal(&x->iov, &y->iov) ||
         x->name != y->name || x->ctl != y->ctl || x->nfds != y->nfds || x->big != y->big ||
         x->seed != y->seed || x->ctl_len != y->ctl_len || x->how != y->how ||
-        x->flags != y->flags) {
+        x->flags != y->flags || x->peer != y->peer || x->chunk != y->chunk ||
+        x->pause != y->pause) {
       return false;
     }
   }
@@ -489,6 +557,14 @@ SC_NO_COVERAGE size_t sc_layout_iov_count(const sc_layout_op *op) {
 
 SC_NO_COVERAGE size_t sc_layout_iov_total(const sc_layout_op *op) {
   return list_total(&op->iov) + (op->type == SC_OP_SEND && op->big ? SC_LAYOUT_BIG_LEN : 0u);
+}
+
+SC_NO_COVERAGE int sc_layout_sndbuf(const sc_layout *l) {
+  return l->sndbuf == 0 ? 0 : 8192 << ((l->sndbuf - 1) % (SC_LAYOUT_SNDBUF_CLASSES - 1));
+}
+
+SC_NO_COVERAGE size_t sc_layout_peer_chunk(const sc_layout_op *op) {
+  return ((size_t)op->chunk + 1u) * SC_LAYOUT_PEER_CHUNK_UNIT;
 }
 
 static void pattern_init(void) {
@@ -575,6 +651,8 @@ static const tb_name tb_send_flag_names[] = {TB_NAME("DONTWAIT"), TB_NAME("NOSIG
 static const tb_name tb_recv_flag_names[] = {TB_NAME("PEEK"), TB_NAME("TRUNC"), TB_NAME("WAITALL"),
                                              TB_NAME("DONTWAIT"), TB_NAME("CMSG_CLOEXEC")};
 static const tb_name tb_unknown = TB_NAME("?");
+static const tb_name tb_peer_names[] = {TB_NAME("none"), TB_NAME("writer"), TB_NAME("?"),
+                                        TB_NAME("fill")};
 static const tb_name tb_shut_rd = TB_NAME("SHUT_RD");
 static const tb_name tb_shut_wr = TB_NAME("SHUT_WR");
 static const tb_name tb_shut_rdwr = TB_NAME("SHUT_RDWR");
@@ -787,6 +865,9 @@ TB_NO_MEMCPY SC_NO_COVERAGE static void print_op(textbuf *t, unsigned i, const s
       TB_RELOAD(c);
       tb_puts(&c, " seed=");
       tb_putu(&c, op->seed);
+      if (op->peer != 0) {
+        tb_puts(&c, " peer=reader");
+      }
       break;
     case SC_OP_RECV:
       tb_putn(&c, " ", 1);
@@ -801,6 +882,10 @@ TB_NO_MEMCPY SC_NO_COVERAGE static void print_op(textbuf *t, unsigned i, const s
       TB_SYNC(c);
       print_flags(t, op->flags, recv_flag_bits, tb_recv_flag_names, NBITS(recv_flag_bits));
       TB_RELOAD(c);
+      if (op->peer != 0) {
+        tb_puts(&c, " peer=");
+        tb_put_name(&c, tb_pick(tb_peer_names, NBITS(tb_peer_names), op->peer));
+      }
       break;
     case SC_OP_SHUTDOWN:
       tb_puts(&c, " how=");
@@ -812,6 +897,13 @@ TB_NO_MEMCPY SC_NO_COVERAGE static void print_op(textbuf *t, unsigned i, const s
     default:
       break;
   }
+  if (op->peer != 0) {
+    tb_puts(&c, " chunk=");
+    tb_putu(&c, sc_layout_peer_chunk(op));
+    tb_puts(&c, " pause=");
+    tb_putu(&c, op->pause * 100u);
+    tb_puts(&c, "us");
+  }
   tb_putn(&c, "\n", 1);
   TB_SYNC(c);
 }
@@ -822,7 +914,12 @@ TB_NO_MEMCPY SC_NO_COVERAGE static void format_layout(textbuf *t, const sc_layou
   tb_put_name(&c, tb_pick(tb_kind_names, NBITS(tb_kind_names), l->kind));
   tb_puts(&c, l->nonblock ? " nonblocking, " : " blocking, ");
   tb_putu(&c, l->nops);
-  tb_puts(&c, l->nops == 1 ? " op\n" : " ops\n");
+  tb_puts(&c, l->nops == 1 ? " op" : " ops");
+  if (l->sndbuf != 0) {
+    tb_puts(&c, ", SO_SNDBUF ");
+    tb_putu(&c, (size_t)sc_layout_sndbuf(l));
+  }
+  tb_putn(&c, "\n", 1);
   for (unsigned i = 0; i < l->nops && i < SC_LAYOUT_MAX_OPS; i++) {
     TB_SYNC(c);
     print_op(t, i, &l->op[i]);

@@ -387,7 +387,22 @@ static void predict_recv_core(const sc_oracle *m, const sc_layout_op *op, sc_ora
   }
 }
 
+/* A served sc_recv_fill: the whole room, across sends (the writer sent what was missing). */
+static void predict_fill(const sc_oracle *m, const sc_layout_op *op, sc_oracle_expect *ex) {
+  size_t len = 0;
+  unsigned nfds = 0;
+  ex->flags = 0;
+  ex->bytes = sc_oracle_stream_bytes(m, op->end, &len, &nfds);
+  ex->nbytes = sc_layout_iov_total(op);
+  /* RULE X-WAITALL: sc_recv_fill fills every byte of its buffers from a stream, waiting */
+  succeed(ex, (ssize_t)ex->nbytes, "X-WAITALL");
+}
+
 static void predict_recv(const sc_oracle *m, const sc_layout_op *op, sc_oracle_expect *ex) {
+  if ((op->peer & SC_PEER_FILL) && sc_oracle_peer_serves(m, op)) {
+    predict_fill(m, op, ex);
+    return;
+  }
   predict_recv_core(m, op, ex);
   /* RULE X-CLOEXEC: installed descriptors are close-on-exec exactly when
    * MSG_CMSG_CLOEXEC is given (the target checks F_GETFD on each) */
@@ -622,6 +637,91 @@ void sc_oracle_commit(sc_oracle *m, const sc_layout_op *op, const sc_oracle_expe
     default:
       break;
   }
+}
+
+static bool holds_fds(const sc_oracle_queue *q) {
+  for (unsigned i = 0; i < q->count; i++) {
+    if (head_chunk(q, i)->nfds > 0) {
+      return true;
+    }
+  }
+  return false;
+}
+
+bool sc_oracle_peer_serves(const sc_oracle *m, const sc_layout_op *op) {
+  unsigned e = op->end & 1u;
+  unsigned p = e ^ 1u;
+  if (op->peer == 0 || m->kind != SC_LAYOUT_STREAM) {
+    return false;
+  }
+  if (op->type == SC_OP_SEND) {
+    return !m->closed[p] && !m->reset[p];
+  }
+  if (op->type != SC_OP_RECV || m->closed[p] || m->wr_shut[p] || m->rd_shut[e] || m->reset[e] ||
+      holds_fds(&m->q[e]) || sc_layout_iov_count(op) > SC_IOV_MAX) {
+    return false;
+  }
+  if (op->peer & SC_PEER_FILL) {
+    return true;
+  }
+  return (op->flags & MSG_WAITALL) && !(op->flags & (MSG_PEEK | MSG_DONTWAIT)) && !m->nonblock;
+}
+
+size_t sc_oracle_peer_missing(const sc_oracle *m, const sc_layout_op *op) {
+  if (op->type != SC_OP_RECV || !sc_oracle_peer_serves(m, op)) {
+    return 0;
+  }
+  size_t room = sc_layout_iov_total(op);
+  size_t queued = sc_oracle_queued_bytes(m, op->end);
+  return room > queued ? room - queued : 0;
+}
+
+SC_NO_COVERAGE void sc_oracle_peer_write(sc_oracle *m, unsigned e, const uint8_t *bytes,
+                                         size_t len) {
+  sc_oracle_queue *q = &m->q[e & 1u];
+  if (len == 0 || q->count >= SC_ORACLE_MAX_CHUNKS || len > sizeof q->data - q->used) {
+    return; /* cannot happen: a writer's receive has at most SC_LAYOUT_PEER_ROOM_MAX of room */
+  }
+  memcpy(q->data + q->used, bytes, len);
+  sc_oracle_chunk *c = &q->chunk[(q->head + q->count) % SC_ORACLE_MAX_CHUNKS];
+  c->off = q->used;
+  c->len = (uint32_t)len;
+  c->taken = 0;
+  c->nfds = 0;
+  q->used += (uint32_t)len;
+  q->count++;
+}
+
+SC_NO_COVERAGE const uint8_t *sc_oracle_stream_bytes(const sc_oracle *m, unsigned e, size_t *len,
+                                                     unsigned *nfds) {
+  const sc_oracle_queue *q = &m->q[e & 1u];
+  *len = sc_oracle_queued_bytes(m, e);
+  *nfds = 0;
+  for (unsigned i = 0; i < q->count; i++) {
+    *nfds += head_chunk(q, i)->nfds;
+  }
+  /* a stream's chunks lie back to back in data, the first one partly taken */
+  return q->count > 0 ? q->data + head_chunk(q, 0)->off + head_chunk(q, 0)->taken : q->data;
+}
+
+SC_NO_COVERAGE bool sc_oracle_message(const sc_oracle *m, unsigned e, unsigned i,
+                                      const uint8_t **bytes, size_t *len, unsigned *nfds) {
+  const sc_oracle_queue *q = &m->q[e & 1u];
+  if (i >= q->count) {
+    return false;
+  }
+  const sc_oracle_chunk *c = head_chunk(q, i);
+  *bytes = q->data + c->off + c->taken;
+  *len = c->len - c->taken;
+  *nfds = c->nfds;
+  return true;
+}
+
+SC_NO_COVERAGE void sc_oracle_take_all(sc_oracle *m, unsigned e) {
+  sc_oracle_queue *q = &m->q[e & 1u];
+  q->count = 0;
+  q->head = 0;
+  q->used = 0;
 }
 
 SC_NO_COVERAGE size_t sc_oracle_queued_bytes(const sc_oracle *m, unsigned e) {

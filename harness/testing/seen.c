@@ -1,5 +1,6 @@
 #include "sctest/seen.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "sctest/nocov.h"
@@ -28,7 +29,19 @@ SC_NO_COVERAGE static void fingerprint(const unsigned char *p, size_t n, uint64_
   *h2 = b;
 }
 
+SC_NO_COVERAGE bool sc_fuzz_seen_enabled(void) {
+  static int enabled = -1;
+  if (enabled < 0) {
+    const char *v = getenv("SC_FUZZ_SEEN");
+    enabled = v != NULL && strcmp(v, "1") == 0;
+  }
+  return enabled == 1;
+}
+
 SC_NO_COVERAGE bool sc_fuzz_seen_before(sc_fuzz_seen *set, const void *p, size_t n) {
+  if (!sc_fuzz_seen_enabled()) {
+    return false;
+  }
   uint64_t h1;
   uint64_t h2;
   fingerprint(p, n, &h1, &h2);

@@ -451,6 +451,68 @@ static void format_is_the_printed_text(void **state) {
   assert_string_equal(text, "layout: ? nonblocking, 1 op\n  [0] ?        end=1\n");
 }
 
+/* Partial transfers: the trailer round-trips, is absent without small buffers (old encodings
+ * stay byte for byte), is ignored on other kinds, and the normaliser caps what a send without
+ * a reader may queue. */
+static void pressure_trailer(void **state) {
+  (void)state;
+  char out[4096];
+  uint8_t buf[SC_LAYOUT_ENCODED_MAX];
+  sc_layout l = make(SC_LAYOUT_STREAM, 1);
+  l.sndbuf = 1;
+  sc_layout_op *op = add(&l, SC_OP_SEND, 0);
+  op->iov.count = 16;
+  op->iov.seg[0].len = 4000;
+  op->peer = SC_PEER_READER;
+  op->chunk = 3;
+  op->pause = 5;
+  op = add(&l, SC_OP_SEND, 0);
+  op->iov.count = 1;
+  op->iov.seg[0].len = 4000; /* no reader: capped to SC_LAYOUT_UNREAD_MAX */
+  op = add(&l, SC_OP_RECV, 1);
+  op->iov.count = 1;
+  op->iov.seg[0].len = 4096;
+  op->peer = SC_PEER_FILL; /* a fill has its writer */
+  sc_layout_normalize(&l);
+  assert_int_equal(l.op[0].iov.seg[0].len, 4000);
+  assert_int_equal(l.op[1].iov.seg[0].len, 1000);
+  assert_int_equal(l.op[2].peer, SC_PEER_WRITER | SC_PEER_FILL);
+  assert_int_equal(sc_layout_sndbuf(&l), 8192);
+  assert_int_equal(sc_layout_peer_chunk(&l.op[0]), 1024);
+  assert_round_trip(&l);
+  int n = sc_layout_encode(&l, buf, sizeof buf);
+  assert_int_equal(n, (int)sc_layout_encoded_len(&l));
+  assert_int_equal(buf[n - 3 * 3 - 2], 0xe5);
+  assert_int_equal(print_to(&l, out, sizeof out), 0);
+  assert_string_equal(out,
+                      "layout: stream nonblocking, 3 ops, SO_SNDBUF 8192\n"
+                      "  [0] SEND     end=0 iov=16x{4000} total=64000 name=none ctl=none flags=0 "
+                      "seed=0 peer=reader chunk=1024 pause=500us\n"
+                      "  [1] SEND     end=0 iov=1x{1000} total=1000 name=none ctl=none flags=0 "
+                      "seed=0\n"
+                      "  [2] RECV     end=1 iov=1x{4096} room=4096 ctl_len=0 flags=0 peer=fill "
+                      "chunk=256 pause=0us\n");
+  /* without small buffers: no trailer, and the peer fields go */
+  l.sndbuf = 0;
+  sc_layout_normalize(&l);
+  assert_int_equal(l.op[0].peer, 0);
+  n = sc_layout_encode(&l, buf, sizeof buf);
+  assert_int_equal(n, (int)sc_layout_encoded_len(&l));
+  assert_int_not_equal(buf[n - 1], 0xe5);
+  /* a trailer on another kind is read and normalised away */
+  l = make(SC_LAYOUT_DGRAM, 0);
+  op = add(&l, SC_OP_SEND, 0);
+  op->iov.count = 1;
+  op->iov.seg[0].len = 10;
+  n = sc_layout_encode(&l, buf, sizeof buf);
+  buf[n] = 0xe5;
+  buf[n + 1] = 1;
+  buf[n + 2] = SC_PEER_READER;
+  sc_layout back;
+  sc_layout_decode(buf, (size_t)n + 5, &back);
+  assert_true(sc_layout_equal(&l, &back));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(round_trip_every_op_type),
@@ -470,6 +532,7 @@ int main(void) {
       cmocka_unit_test(printer_exact_text),
       cmocka_unit_test(printer_long_text_and_errors),
       cmocka_unit_test(format_is_the_printed_text),
+      cmocka_unit_test(pressure_trailer),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

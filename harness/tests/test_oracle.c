@@ -330,6 +330,74 @@ static void flags_afresh(void **state) {
   assert_ok(&ex, 5, 0);
 }
 
+/* Partial transfers: a reader serves a stream send while the other end is open, and then
+ * holds every queued byte; a writer serves MSG_WAITALL on a blocking stream (or a fill)
+ * with the bytes missing, not where descriptors are queued or the peer cannot send; a
+ * served fill returns the whole room across sends. */
+static void peer_thread_rules(void **state) {
+  (void)state;
+  sc_oracle_init(&g_m, SC_LAYOUT_STREAM, false);
+  sc_layout_op s = op_send(0, 100);
+  s.peer = SC_PEER_READER;
+  assert_true(sc_oracle_peer_serves(&g_m, &s));
+  step(&s);
+  step(&s);
+  size_t len = 0;
+  unsigned nfds = 9;
+  const uint8_t *b = sc_oracle_stream_bytes(&g_m, 1, &len, &nfds);
+  assert_int_equal(len, 200);
+  assert_int_equal(nfds, 0);
+  assert_non_null(b);
+  sc_oracle_take_all(&g_m, 1);
+  assert_int_equal(sc_oracle_queued_bytes(&g_m, 1), 0);
+
+  sc_layout_op w = op_recv(1, 300, MSG_WAITALL);
+  w.peer = SC_PEER_WRITER;
+  step(&s); /* 100 queued at end 1 */
+  assert_true(sc_oracle_peer_serves(&g_m, &w));
+  assert_int_equal(sc_oracle_peer_missing(&g_m, &w), 200);
+  static const uint8_t more[200];
+  sc_oracle_peer_write(&g_m, 1, more, sizeof more);
+  sc_oracle_expect ex = step(&w);
+  assert_ok(&ex, 300, 0);
+  assert_int_equal(ex.flags, MSG_WAITALL); /* waits: no MSG_DONTWAIT added */
+  assert_int_equal(sc_oracle_queued_bytes(&g_m, 1), 0);
+
+  sc_layout_op p = w;
+  p.flags = MSG_WAITALL | MSG_PEEK;
+  assert_false(sc_oracle_peer_serves(&g_m, &p));
+  sc_layout_op f = op_recv(1, 50, 0);
+  f.peer = SC_PEER_WRITER | SC_PEER_FILL;
+  step(&s);
+  step(&s);
+  assert_true(sc_oracle_peer_serves(&g_m, &f));
+  assert_int_equal(sc_oracle_peer_missing(&g_m, &f), 0);
+  f.iov.seg[0].len = 150; /* across the two sends */
+  ex = step(&f);
+  assert_ok(&ex, 150, 0);
+  assert_int_equal(sc_oracle_queued_bytes(&g_m, 1), 50);
+
+  sc_layout_op r = s; /* descriptors queued at end 1: no writer there */
+  r.ctl = SC_CTL_RIGHTS;
+  r.nfds = 2;
+  r.peer = 0;
+  step(&r);
+  assert_false(sc_oracle_peer_serves(&g_m, &f));
+  b = sc_oracle_stream_bytes(&g_m, 1, &len, &nfds);
+  assert_int_equal(len, 150);
+  assert_int_equal(nfds, 2);
+  sc_layout_op sh = op_simple(SC_OP_SHUTDOWN, 0, SHUT_WR);
+  step(&sh);
+  sc_oracle_take_all(&g_m, 1);
+  assert_false(sc_oracle_peer_serves(&g_m, &f)); /* the peer cannot send any more */
+
+  sc_oracle_init(&g_m, SC_LAYOUT_STREAM, true); /* nonblocking: MSG_WAITALL has no writer */
+  assert_false(sc_oracle_peer_serves(&g_m, &w));
+  assert_true(sc_oracle_peer_serves(&g_m, &f));
+  sc_oracle_init(&g_m, SC_LAYOUT_DGRAM, false);
+  assert_false(sc_oracle_peer_serves(&g_m, &s));
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(iov_max),
@@ -348,6 +416,7 @@ int main(void) {
       cmocka_unit_test(dgram_big),
       cmocka_unit_test(msg_name),
       cmocka_unit_test(flags_afresh),
+      cmocka_unit_test(peer_thread_rules),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

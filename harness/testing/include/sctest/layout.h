@@ -27,8 +27,17 @@ extern "C" {
 #define SC_LAYOUT_MAX_CTL 96            /* receive control buffer bytes */
 #define SC_LAYOUT_BIG_LEN (1u << 20)    /* the extra iovec of a "big" send (X-DGRAMBIG) */
 #define SC_LAYOUT_PATTERN_LEN (SC_LAYOUT_MAX_SEG_LEN + 256)
-/* Longest encoding of one layout, in bytes. */
-#define SC_LAYOUT_ENCODED_MAX (3 + SC_LAYOUT_MAX_OPS * (14 + 3 * SC_LAYOUT_MAX_SEGS))
+/* Partial transfers (stream layouts only): small send buffers and a peer thread. */
+#define SC_LAYOUT_SNDBUF_CLASSES 4    /* sndbuf 0: default buffers; 1..3: see sc_layout_sndbuf */
+#define SC_LAYOUT_UNREAD_MAX 1024     /* bytes a small-buffer send may queue with no reader */
+#define SC_LAYOUT_PEER_CHUNK_UNIT 256 /* peer bytes per call: (chunk + 1) units */
+#define SC_LAYOUT_PEER_CHUNK_CLASSES 64
+#define SC_LAYOUT_PEER_PAUSE_MAX 10   /* peer pause before each of its first calls, x 100 us */
+#define SC_LAYOUT_PEER_PAUSED_CALLS 2 /* the peer's calls that are preceded by its pause */
+#define SC_LAYOUT_PEER_ROOM_MAX 16384 /* a receive served by a writer: room at most this */
+/* Longest encoding of one layout, in bytes (the ops, then the partial-transfer trailer). */
+#define SC_LAYOUT_ENCODED_MAX \
+  (3 + SC_LAYOUT_MAX_OPS * (14 + 3 * SC_LAYOUT_MAX_SEGS) + 2 + 3 * SC_LAYOUT_MAX_OPS)
 
 typedef enum sc_layout_kind {
   SC_LAYOUT_STREAM = 0, /* AF_UNIX SOCK_STREAM pair */
@@ -95,12 +104,22 @@ typedef struct sc_layout_op {
   uint8_t seed;      /* SEND: data pattern */
   uint8_t ctl_len;   /* RECV: control buffer bytes, 0..SC_LAYOUT_MAX_CTL */
   uint8_t how;       /* SHUTDOWN: SHUT_RD, SHUT_WR or SHUT_RDWR */
-  int flags;         /* SEND: subset of SC_LAYOUT_SEND_FLAGS; RECV: of SC_LAYOUT_RECV_FLAGS */
+  /* Partial transfers (layouts with sndbuf > 0 only; 0 elsewhere): */
+  uint8_t peer;  /* SEND: SC_PEER_READER; RECV: SC_PEER_WRITER, with SC_PEER_FILL or not */
+  uint8_t chunk; /* peer: bytes per call, (chunk + 1) * SC_LAYOUT_PEER_CHUNK_UNIT */
+  uint8_t pause; /* peer: pause before each of its first calls, x 100 us */
+  int flags;     /* SEND: subset of SC_LAYOUT_SEND_FLAGS; RECV: of SC_LAYOUT_RECV_FLAGS */
 } sc_layout_op;
+
+/* Peer thread roles (sc_layout_op.peer bits). */
+#define SC_PEER_READER 1u /* SEND: a thread reads the other end, all it holds, during the call */
+#define SC_PEER_WRITER 1u /* RECV: a thread writes the missing bytes into the other end */
+#define SC_PEER_FILL 2u   /* RECV: the receive is sc_recv_fill (with SC_PEER_WRITER) */
 
 typedef struct sc_layout {
   uint8_t kind;     /* sc_layout_kind */
   uint8_t nonblock; /* 1: both ends O_NONBLOCK */
+  uint8_t sndbuf;   /* stream only: 0 default; else SO_SNDBUF sc_layout_sndbuf() on both ends */
   uint8_t nops;     /* 0..SC_LAYOUT_MAX_OPS */
   sc_layout_op op[SC_LAYOUT_MAX_OPS];
 } sc_layout;
@@ -108,7 +127,11 @@ typedef struct sc_layout {
 /* Decodes any byte string into a valid, normalised layout (never fails; missing
  * bytes read as 0). Normalised: ops on a closed end move to the other end, ops
  * after both ends are closed are dropped, send totals are capped (halving the
- * iovec lengths) so that no send can block, MSG_MORE is dropped on UDP. */
+ * iovec lengths) so that no send can block, MSG_MORE is dropped on UDP. With small
+ * send buffers (sndbuf > 0), a send without a reader is capped so that what it and
+ * the earlier unread ones queue stays within SC_LAYOUT_UNREAD_MAX bytes; a send with a
+ * reader may exceed the free room (the reader makes room), descriptors or not; a receive with a
+ * writer has at most SC_LAYOUT_PEER_ROOM_MAX bytes of room. */
 void sc_layout_decode(const uint8_t *data, size_t size, sc_layout *out);
 
 /* Encodes l so that sc_layout_decode gives back an equal layout (l must be
@@ -126,7 +149,7 @@ void sc_layout_normalize(sc_layout *l);
 int sc_layout_print(const sc_layout *l, FILE *out);
 
 /* Room sc_layout_format needs for any normalised layout, the final NUL included. */
-#define SC_LAYOUT_TEXT_MAX (64 + SC_LAYOUT_MAX_OPS * 256)
+#define SC_LAYOUT_TEXT_MAX (96 + SC_LAYOUT_MAX_OPS * 320)
 
 /* Writes the text sc_layout_print prints, byte for byte, into buf[0..cap) with a final NUL,
  * without stdio. Returns its length (the NUL not counted), or -ENOSPC if the text and the NUL
@@ -151,6 +174,12 @@ size_t sc_layout_send_iov(const sc_layout_op *op, struct iovec *iov, size_t cap)
  * consecutively. Returns the count written (stops early if buf is too small). */
 size_t sc_layout_recv_iov(const sc_layout_op *op, void *buf, size_t buf_len, struct iovec *iov,
                           size_t cap);
+
+/* The SO_SNDBUF value a layout asks for (0: leave the default). */
+int sc_layout_sndbuf(const sc_layout *l);
+
+/* Bytes per call of an op's peer thread. */
+size_t sc_layout_peer_chunk(const sc_layout_op *op);
 
 /* Names for printing: "stream", "SEND", "valid", "rights" ... ("?" if out of range). */
 const char *sc_layout_kind_name(unsigned kind);

@@ -36,7 +36,7 @@ typedef struct sc_oracle_chunk {
 
 /* What can be read at one end. */
 typedef struct sc_oracle_queue {
-  uint8_t data[SC_LAYOUT_MAX_TOTAL];
+  uint8_t data[SC_LAYOUT_MAX_TOTAL + SC_LAYOUT_PEER_ROOM_MAX];
   uint32_t used;
   sc_oracle_chunk chunk[SC_ORACLE_MAX_CHUNKS];
   uint8_t head;
@@ -88,6 +88,35 @@ bool sc_oracle_allows(const sc_oracle_expect *ex, ssize_t ret, size_t sent);
 /* Applies op with its observed, allowed outcome to the model. */
 void sc_oracle_commit(sc_oracle *m, const sc_layout_op *op, const sc_oracle_expect *ex, ssize_t ret,
                       size_t sent);
+
+/* Partial transfers (layouts with small send buffers, see sctest/layout.h). A SEND with a
+ * reader or a RECV with a writer has its peer thread only where the model says the peer's
+ * outcome is fixed: a reader where the other end is open (it then reads everything that end
+ * holds, the send's bytes included, all of them, once, in order); a writer where the other
+ * end can still send, the receiving end holds no descriptors and no pending reset or EOF,
+ * and the receive is sc_recv_fill, or a blocking MSG_WAITALL receive without MSG_PEEK (it
+ * then writes the bytes the receive still misses). Elsewhere the op runs without a peer
+ * (a fill as an ordinary receive): true when op has its peer. */
+bool sc_oracle_peer_serves(const sc_oracle *m, const sc_layout_op *op);
+
+/* A served RECV with a writer: the bytes the writer must send (room minus what is queued),
+ * queued in the model by sc_oracle_peer_write before predicting the receive. */
+size_t sc_oracle_peer_missing(const sc_oracle *m, const sc_layout_op *op);
+
+/* Queues at end e the bytes bytes[0..len) a writer thread sent from the other end. */
+void sc_oracle_peer_write(sc_oracle *m, unsigned e, const uint8_t *bytes, size_t len);
+
+/* Stream: the bytes end e holds, in order (*len of them, at most SC_LAYOUT_MAX_TOTAL +
+ * SC_LAYOUT_PEER_ROOM_MAX), and the descriptors attached to them (*nfds). */
+const uint8_t *sc_oracle_stream_bytes(const sc_oracle *m, unsigned e, size_t *len, unsigned *nfds);
+
+/* Datagram kinds: message i (0 = next to read) at end e: its bytes, length and descriptors.
+ * Returns false past the last one. */
+bool sc_oracle_message(const sc_oracle *m, unsigned e, unsigned i, const uint8_t **bytes,
+                       size_t *len, unsigned *nfds);
+
+/* Empties end e's queue (a reader thread read all of it). */
+void sc_oracle_take_all(sc_oracle *m, unsigned e);
 
 /* Bytes and messages still queued for end e (for the drain check). */
 size_t sc_oracle_queued_bytes(const sc_oracle *m, unsigned e);

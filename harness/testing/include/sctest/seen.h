@@ -1,7 +1,7 @@
 /* A fuzz target's memory of what it already checked: a set of byte strings, kept as
  * 128-bit fingerprints in a fixed table. For targets whose expensive checks are a pure
  * function of some bytes (a decoded layout, a built control buffer): each distinct value
- * is checked once per process, repeats are skipped. */
+ * is checked once per process, repeats are skipped (only with SC_FUZZ_SEEN=1, see below). */
 #ifndef SCTEST_SEEN_H
 #define SCTEST_SEEN_H
 
@@ -24,6 +24,12 @@ typedef struct sc_fuzz_seen_slot {
 typedef struct sc_fuzz_seen {
   sc_fuzz_seen_slot slot[SC_FUZZ_SEEN_SLOTS];
 } sc_fuzz_seen;
+
+/* The set is in use only when the environment has SC_FUZZ_SEEN=1 (read once): campaigns
+ * that measured a gain set it (the `sockcheck fuzz` driver). Without it, sc_fuzz_seen_before
+ * always answers false, so every input is checked in full and behaves the same whatever came
+ * before: replay, repro and the bite test never set it. */
+bool sc_fuzz_seen_enabled(void);
 
 /* True if p[0..n) is in the set (same length and both 64-bit hashes: two different strings
  * among the ~10^8 of a campaign share a fingerprint with probability below 2^-70). Otherwise
