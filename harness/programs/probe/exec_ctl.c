@@ -10,15 +10,106 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "probe.h"
 
+/* setsockopt(2) when a value is given (a raw syscall: it is under test), then what
+ * getsockopt(2) reads back. Returns the setsockopt result (0 when none). */
+static long do_sockopt(int fd, const step *st, jbuf *extra, int *err) {
+  const sockopt_def *o = st->opt;
+  long ret = 0;
+  if (st->has_optval) {
+    int v = (int)st->optval;
+    struct linger lg = {1, (int)st->optval};
+    struct timeval tv = {st->optval / 1000000, st->optval % 1000000};
+    if (o->kind == OPT_TIMEO_USEC) {
+      tv.tv_sec = 0;
+      tv.tv_usec = st->optval;
+    }
+    const void *p = &v;
+    socklen_t len = sizeof v;
+    if (o->kind == OPT_LINGER) {
+      p = &lg;
+      len = sizeof lg;
+    } else if (o->kind == OPT_TIMEO || o->kind == OPT_TIMEO_USEC) {
+      p = &tv;
+      len = sizeof tv;
+    }
+    ret = syscall(SYS_setsockopt, fd, o->level, o->optname, p, len);
+    *err = errno;
+  }
+  if (o->kind == OPT_INT) {
+    int v = 0;
+    socklen_t vl = sizeof v;
+    if (getsockopt(fd, o->level, o->optname, &v, &vl) == 0) {
+      jb_int(extra, "value", v);
+    }
+  } else if (o->kind == OPT_TIMEO || o->kind == OPT_TIMEO_USEC) {
+    struct timeval tv;
+    socklen_t vl = sizeof tv;
+    if (getsockopt(fd, o->level, o->optname, &tv, &vl) == 0) {
+      jb_int(extra, "value_us", (long long)tv.tv_sec * 1000000 + tv.tv_usec);
+    }
+  } else if (o->kind == OPT_UCRED) {
+    struct ucred cr;
+    socklen_t vl = sizeof cr;
+    ret = syscall(SYS_getsockopt, fd, o->level, o->optname, &cr, &vl);
+    *err = errno;
+    if (ret == 0) {
+      jb_int(extra, "pid", cr.pid);
+      jb_int(extra, "uid", cr.uid);
+      jb_int(extra, "gid", cr.gid);
+      jb_int(extra, "self_pid", getpid());
+    }
+  }
+  return ret;
+}
+
+/* A reader: recv(2) until size bytes came (or EOF or an error when size is not
+ * given), at most chunk bytes per call. Reports the bytes, the calls and their FNV-1a.
+ * Returns the last call's result when it failed, else 0. */
+static long do_drain(int fd, const step *st, jbuf *extra, int *err) {
+  size_t chunk = st->chunk > 0 ? (size_t)st->chunk : 65536;
+  unsigned char *buf = malloc(chunk);
+  if (buf == NULL) {
+    die_oom();
+  }
+  size_t total = 0;
+  long calls = 0;
+  long ret = 0;
+  uint64_t h = FNV_INIT;
+  while (st->size < 0 || total < (size_t)st->size) {
+    size_t want = chunk;
+    if (st->size >= 0 && (size_t)st->size - total < want) {
+      want = (size_t)st->size - total;
+    }
+    ssize_t n = recv(fd, buf, want, 0);
+    calls++;
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n <= 0) {
+      ret = n < 0 ? -1 : 0;
+      *err = errno;
+      break;
+    }
+    h = fnv_add(h, buf, (size_t)n);
+    total += (size_t)n;
+  }
+  free(buf);
+  jb_int(extra, "bytes", (long long)total);
+  jb_int(extra, "count", calls);
+  jb_fnv(extra, "fnv", h);
+  return ret;
+}
+
 /* The steps that name no descriptor slot. */
 static bool takes_no_slot(op_kind op) {
   return op == OP_PIPE || op == OP_OPEN || op == OP_MKFILE || op == OP_MKDIR || op == OP_RLIMIT ||
-         op == OP_SETUID;
+         op == OP_SETUID || op == OP_SIGNAL;
 }
 
 void do_ctl(run *r, const step *st, jbuf *j, int stepno) {
@@ -111,28 +202,22 @@ void do_ctl(run *r, const step *st, jbuf *j, int stepno) {
       jb_int(&extra, "euid", (long long)geteuid());
       break;
     }
-    case OP_SOCKOPT: {
-      ret = 0;
-      if (st->has_optval) {
-        if (st->optname == SO_LINGER) {
-          struct linger lg = {1, (int)st->optval};
-          ret = syscall(SYS_setsockopt, fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-        } else {
-          int v = (int)st->optval;
-          ret = syscall(SYS_setsockopt, fd, SOL_SOCKET, st->optname, &v, sizeof v);
-        }
-        err = errno;
-      }
-      int v = 0;
-      socklen_t vl = sizeof v;
-      if (st->optname != SO_LINGER && getsockopt(fd, SOL_SOCKET, st->optname, &v, &vl) == 0) {
-        jb_int(&extra, "value", v);
-      }
-      if (!st->has_optval) {
-        ret = 0;
-      }
+    case OP_SOCKOPT:
+      ret = do_sockopt(fd, st, &extra, &err);
+      break;
+    case OP_FCNTL: {
+      int fl = fcntl(fd, F_GETFL);
+      ret = fl < 0 ? -1 : fcntl(fd, F_SETFL, st->value ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
+      err = errno;
       break;
     }
+    case OP_SIGNAL:
+      ret = peer_signal_install((int)st->value, st->how != 0);
+      err = errno;
+      break;
+    case OP_DRAIN:
+      ret = do_drain(fd, st, &extra, &err);
+      break;
     case OP_FILL: {
       int type = 0;
       socklen_t tl = sizeof type;

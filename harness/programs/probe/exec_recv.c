@@ -12,6 +12,31 @@
 
 #include "probe.h"
 
+static const char *const recv_names[] = {"recvmsg", "recv", "recvfrom", "read"};
+
+/* The entry point the step names, with the msghdr's parts as its arguments;
+ * recvfrom's address length comes back in m->msg_namelen. */
+static long call_recv(int fd, const step *st, struct msghdr *m) {
+  void *buf = m->msg_iov != NULL && m->msg_iovlen > 0 ? m->msg_iov[0].iov_base : NULL;
+  size_t len = m->msg_iov != NULL && m->msg_iovlen > 0 ? m->msg_iov[0].iov_len : 0;
+  switch (st->via) {
+    case VIA_PLAIN:
+      return syscall(SYS_recvfrom, fd, buf, len, st->flags, NULL, NULL);
+    case VIA_TO: {
+      socklen_t nl = m->msg_namelen;
+      long ret = syscall(SYS_recvfrom, fd, buf, len, st->flags, m->msg_name,
+                         m->msg_name != NULL ? &nl : NULL);
+      m->msg_namelen = nl;
+      return ret;
+    }
+    case VIA_RW:
+      return syscall(SYS_read, fd, buf, len);
+    case VIA_MSG:
+    default:
+      return syscall(SYS_recvmsg, fd, st->msg_null ? NULL : m, st->flags);
+  }
+}
+
 void do_recv(run *r, const step *st, jbuf *j, int stepno) {
   int fd = -1;
   if (!resolve(r, st->fd, &fd)) {
@@ -22,26 +47,43 @@ void do_recv(run *r, const step *st, jbuf *j, int stepno) {
   iov_build(st, &s, false);
   struct sockaddr_storage ss;
   memset(&ss, 0, sizeof ss);
-  static unsigned char ctl[CTRL_MAX];
+  static _Thread_local unsigned char ctl[CTRL_MAX];
   memset(ctl, 0, sizeof ctl);
   struct msghdr m;
   memset(&m, 0, sizeof m);
-  m.msg_iov = s.iov;
+  m.msg_iov = st->iovp_null ? NULL : s.iov;
   m.msg_iovlen = (size_t)st->niov;
   if (st->name_cap >= 0) {
     m.msg_name = &ss;
     m.msg_namelen = (socklen_t)st->name_cap;
   }
+  if (st->name_bad) {
+    m.msg_name = noaccess_mem();
+    m.msg_namelen = sizeof ss;
+  }
+  if (st->has_namelen) {
+    m.msg_namelen = (socklen_t)(int)st->namelen;
+  }
   if (st->control >= 0) {
     m.msg_control = st->control > 0 ? ctl : NULL;
     m.msg_controllen = (size_t)st->control;
   }
+  if (st->control_bad) {
+    m.msg_control = noaccess_mem();
+    m.msg_controllen = CMSG_SPACE(SC_CMSG_MAX_FDS * sizeof(int));
+  }
   m.msg_flags = (int)st->preflags;
-  long ret = syscall(SYS_recvmsg, fd, st->msg_null ? NULL : &m, st->flags);
+  long long t0 = monotonic_us();
+  long ret = call_recv(fd, st, &m);
   int err = errno;
-  jb_begin(j, stepno, "recvmsg");
+  long long t1 = monotonic_us();
+  if (st->via != VIA_MSG) {
+    m.msg_flags = 0;
+  }
+  jb_begin(j, stepno, recv_names[st->via]);
   jb_result(j, ret, err);
   jb_int(j, "bytes", ret > 0 ? ret : 0);
+  jb_int(j, "elapsed_us", t1 - t0);
   jb_int(j, "msg_flags", m.msg_flags);
   jb_flag_names(j, "msg_flags_names", m.msg_flags);
   jb_bool(j, "iov_unchanged", iov_unchanged(st, &s));

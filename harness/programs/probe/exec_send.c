@@ -91,6 +91,25 @@ void on_sigpipe(int sig) {
   g_sigpipe++;
 }
 
+static const char *const send_names[] = {"sendmsg", "send", "sendto", "write"};
+
+/* The entry point the step names, with the msghdr's parts as its arguments. */
+static long call_send(int fd, const step *st, const struct msghdr *m) {
+  void *buf = m->msg_iov != NULL && m->msg_iovlen > 0 ? m->msg_iov[0].iov_base : NULL;
+  size_t len = m->msg_iov != NULL && m->msg_iovlen > 0 ? m->msg_iov[0].iov_len : 0;
+  switch (st->via) {
+    case VIA_PLAIN:
+      return syscall(SYS_sendto, fd, buf, len, st->flags, NULL, 0);
+    case VIA_TO:
+      return syscall(SYS_sendto, fd, buf, len, st->flags, m->msg_name, m->msg_namelen);
+    case VIA_RW:
+      return syscall(SYS_write, fd, buf, len);
+    case VIA_MSG:
+    default:
+      return syscall(SYS_sendmsg, fd, st->msg_null ? NULL : m, st->flags);
+  }
+}
+
 void do_send(run *r, const step *st, jbuf *j, int stepno) {
   int fd = -1;
   if (!resolve(r, st->fd, &fd)) {
@@ -112,15 +131,26 @@ void do_send(run *r, const step *st, jbuf *j, int stepno) {
     m.msg_name = st->addr.kind == AK_NULL ? NULL : &ss;
     m.msg_namelen = sl;
   }
-  m.msg_iov = s.iov;
+  if (st->name_bad) {
+    m.msg_name = noaccess_mem();
+    m.msg_namelen = sizeof(struct sockaddr_storage);
+  }
+  if (st->has_namelen) {
+    m.msg_namelen = (socklen_t)(int)st->namelen;
+  }
+  m.msg_iov = st->iovp_null ? NULL : s.iov;
   m.msg_iovlen = (size_t)st->niov;
-  static unsigned char ctl[CMSG_SPACE((SC_CMSG_MAX_FDS + 16) * sizeof(int)) + 256];
+  static _Thread_local unsigned char ctl[CMSG_SPACE((SC_CMSG_MAX_FDS + 16) * sizeof(int)) + 256];
   int tmpfds[SC_CMSG_MAX_FDS + 16];
   size_t ntmp = 0;
   size_t cl = build_send_control(r, st, ctl, sizeof ctl, tmpfds, &ntmp);
   if (cl > 0) {
     m.msg_control = ctl;
     m.msg_controllen = cl;
+  }
+  if (st->control_bad) {
+    m.msg_control = noaccess_mem();
+    m.msg_controllen = CMSG_SPACE(sizeof(int));
   }
   uint64_t h = FNV_INIT;
   for (int i = 0; i < st->niov; i++) {
@@ -129,13 +159,15 @@ void do_send(run *r, const step *st, jbuf *j, int stepno) {
     }
   }
   g_sigpipe = 0;
-  long ret = syscall(SYS_sendmsg, fd, st->msg_null ? NULL : &m, st->flags);
+  long long t0 = monotonic_us();
+  long ret = call_send(fd, st, &m);
   int err = errno;
+  long long t1 = monotonic_us();
   int pipes = (int)g_sigpipe;
   for (size_t k = 0; k < ntmp; k++) {
     close(tmpfds[k]);
   }
-  jb_begin(j, stepno, "sendmsg");
+  jb_begin(j, stepno, send_names[st->via]);
   jb_result(j, ret, err);
   jb_int(j, "bytes", ret > 0 ? ret : 0);
   jb_int(j, "iovlen", st->niov);
@@ -144,6 +176,7 @@ void do_send(run *r, const step *st, jbuf *j, int stepno) {
   jb_bool(j, "iov_unchanged", iov_unchanged(st, &s));
   jb_int(j, "sigpipe", pipes);
   jb_int(j, "controllen", (long long)cl);
+  jb_int(j, "elapsed_us", t1 - t0);
   if (st->rights > 0) {
     jb_int(j, "sent_fds", (long long)r->nsent);
   }

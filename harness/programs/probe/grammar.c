@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,14 +24,24 @@ const char usage_text[] =
     "  libpair TYPE [nonblock]            sc_pair_open (setup)\n"
     "  socket DOMAIN TYPE [PROTO] [nonblock] [cloexec]\n"
     "  send SLOT [iov=L,NxL,..] [null=I,..] [flags=F|G] [msg=null] [data=HEX] [seed=N]\n"
-    "       [to=ADDR|null|slot:N] [tolen=N] [rights=N|bad] [cmsglen=N] [creds=self|PID:UID:GID]\n"
-    "  recv SLOT [iov=..] [null=..] [flags=..] [msg=null] [name=SIZE] [control=SIZE|fds:N]\n"
+    "       [to=ADDR|null|slot:N|bad] [tolen=N] [rights=N|bad] [cmsglen=N] "
+    "[creds=self|PID:UID:GID]\n"
+    "  recv SLOT [iov=..] [null=..] [flags=..] [msg=null] [name=SIZE|bad] [control=SIZE|fds:N]\n"
     "       [hexcap=N] [preflags=N]\n"
+    "    both: [via=msg|plain|to|rw] (sendmsg|send|sendto|write, recvmsg|recv|recvfrom|read;\n"
+    "       plain, to and rw take at most one iovec) [mem=noaccess] (PROT_NONE buffers)\n"
+    "       [iovp=null] [control=bad] [namelen=N] (msg_namelen as given, any int)\n"
     "  bind SLOT ADDR|null|family|slot:N [len=N] [family=N]   (ADDR: PORT, A.B.C.D:P, [V6]:P,\n"
     "       unix:PATH, @NAME, @; $T is a per-script temporary directory)\n"
     "  listen SLOT [BACKLOG] | connect SLOT ADDR|slot:N | accept SLOT\n"
     "  close SLOT | shutdown SLOT rd|wr|rdwr | fill SLOT [size=N]\n"
-    "  sockopt SLOT sndbuf|rcvbuf|passcred|linger=N\n"
+    "  sockopt SLOT NAME[=N]  NAME: sndbuf rcvbuf passcred linger rcvtimeo sndtimeo (N in us)\n"
+    "       rcvtimeo_usec sndtimeo_usec (N as tv_usec) peercred v6only reuseaddr\n"
+    "  fcntl SLOT nonblock|block | signal usr1|usr2 restart|norestart (a counting handler)\n"
+    "  bg STEP...  consecutive bg steps run in order in a peer thread, each once the main\n"
+    "       thread is seen blocked in a socket call ([wait=none]: at once); join waits for it\n"
+    "  kill usr1|usr2 (bg: signals the main thread, waits until handled)\n"
+    "  drain SLOT [size=N] [chunk=N]  reads until N bytes (or EOF), N at most per call\n"
     "  pipe | open PATH | mkfile PATH | mkdir PATH | rlimit nofile N|low | setuid UID\n"
     "  forksend SLOT CLOSE_SLOT [data=HEX] [seed=N] [len=N]\n"
     "flags: MSG_* names or numbers joined by '|'\n";
@@ -309,6 +320,35 @@ static int parse_kv(step *st, const char *tok) {
   if (KEY("flags")) {
     return parse_flags(v, &st->flags) ? 1 : -1;
   }
+  if (KEY("via")) {
+    static const char *const vias[] = {"msg", "plain", "to", "rw"};
+    for (int k = 0; k < 4; k++) {
+      if (strcmp(v, vias[k]) == 0) {
+        st->via = (via_kind)k;
+        return 1;
+      }
+    }
+    return -1;
+  }
+  if (KEY("mem")) {
+    st->noaccess = strcmp(v, "noaccess") == 0;
+    return st->noaccess ? 1 : -1;
+  }
+  if (KEY("iovp")) {
+    st->iovp_null = strcmp(v, "null") == 0;
+    return st->iovp_null ? 1 : -1;
+  }
+  if (KEY("namelen")) {
+    st->has_namelen = true;
+    return parse_long(v, &st->namelen) && st->namelen >= INT_MIN && st->namelen <= INT_MAX ? 1 : -1;
+  }
+  if (KEY("wait")) {
+    st->wait_none = strcmp(v, "none") == 0;
+    return st->wait_none || strcmp(v, "blocked") == 0 ? 1 : -1;
+  }
+  if (KEY("chunk")) {
+    return parse_long(v, &st->chunk) && st->chunk > 0 && st->chunk <= (1L << 24) ? 1 : -1;
+  }
   if (KEY("msg")) {
     st->msg_null = strcmp(v, "null") == 0;
     return st->msg_null ? 1 : -1;
@@ -377,6 +417,18 @@ static int parse_kv(step *st, const char *tok) {
                ? 1
                : -1;
   }
+  if (KEY("name") && strcmp(v, "bad") == 0) {
+    st->name_bad = true;
+    return 1;
+  }
+  if (KEY("control") && strcmp(v, "bad") == 0) {
+    st->control_bad = true;
+    return 1;
+  }
+  if (KEY("to") && strcmp(v, "bad") == 0) {
+    st->name_bad = true;
+    return 1;
+  }
   if (KEY("name")) {
     return parse_long(v, &st->name_cap) && st->name_cap >= 0 &&
                    st->name_cap <= (long)sizeof(struct sockaddr_storage)
@@ -439,8 +491,26 @@ static const name_val verbs[] = {
     {"close", OP_CLOSE},     {"shutdown", OP_SHUTDOWN}, {"fill", OP_FILL},
     {"sockopt", OP_SOCKOPT}, {"pipe", OP_PIPE},         {"open", OP_OPEN},
     {"mkfile", OP_MKFILE},   {"mkdir", OP_MKDIR},       {"rlimit", OP_RLIMIT},
-    {"setuid", OP_SETUID},   {"forksend", OP_FORKSEND},
+    {"setuid", OP_SETUID},   {"forksend", OP_FORKSEND}, {"fcntl", OP_FCNTL},
+    {"signal", OP_SIGNAL},   {"kill", OP_KILL},         {"drain", OP_DRAIN},
+    {"join", OP_JOIN},
 };
+
+static const sockopt_def sockopts[] = {
+    {"sndbuf", SOL_SOCKET, SO_SNDBUF, OPT_INT},
+    {"rcvbuf", SOL_SOCKET, SO_RCVBUF, OPT_INT},
+    {"passcred", SOL_SOCKET, SO_PASSCRED, OPT_INT},
+    {"linger", SOL_SOCKET, SO_LINGER, OPT_LINGER},
+    {"rcvtimeo", SOL_SOCKET, SO_RCVTIMEO, OPT_TIMEO},
+    {"sndtimeo", SOL_SOCKET, SO_SNDTIMEO, OPT_TIMEO},
+    {"rcvtimeo_usec", SOL_SOCKET, SO_RCVTIMEO, OPT_TIMEO_USEC},
+    {"sndtimeo_usec", SOL_SOCKET, SO_SNDTIMEO, OPT_TIMEO_USEC},
+    {"peercred", SOL_SOCKET, SO_PEERCRED, OPT_UCRED},
+    {"v6only", IPPROTO_IPV6, IPV6_V6ONLY, OPT_INT},
+    {"reuseaddr", SOL_SOCKET, SO_REUSEADDR, OPT_INT},
+};
+
+static const name_val signal_names[] = {{"usr1", SIGUSR1}, {"usr2", SIGUSR2}};
 
 /* Parses one step argv[0..argc) into *st. Returns 0 or -1 (g_err says why). */
 static int parse_step(step *st, char **argv, int argc) {
@@ -455,6 +525,11 @@ static int parse_step(step *st, char **argv, int argc) {
   st->size = -1;
   if (argc == 0) {
     return bad("empty step", "--");
+  }
+  if (strcmp(argv[0], "bg") == 0) {
+    int r = parse_step(st, argv + 1, argc - 1);
+    st->bg = true;
+    return r;
   }
   st->verb = argv[0];
   bool found = false;
@@ -541,15 +616,13 @@ static int parse_step(step *st, char **argv, int argc) {
       }
       memcpy(name, argv[i], nl);
       name[nl] = '\0';
-      if (strcmp(name, "sndbuf") == 0) {
-        st->optname = SO_SNDBUF;
-      } else if (strcmp(name, "rcvbuf") == 0) {
-        st->optname = SO_RCVBUF;
-      } else if (strcmp(name, "passcred") == 0) {
-        st->optname = SO_PASSCRED;
-      } else if (strcmp(name, "linger") == 0) {
-        st->optname = SO_LINGER;
-      } else {
+      st->opt = NULL;
+      for (size_t k = 0; k < sizeof sockopts / sizeof sockopts[0]; k++) {
+        if (strcmp(name, sockopts[k].name) == 0) {
+          st->opt = &sockopts[k];
+        }
+      }
+      if (st->opt == NULL) {
         return bad("unknown socket option", argv[i]);
       }
       if (eq != NULL) {
@@ -592,7 +665,40 @@ static int parse_step(step *st, char **argv, int argc) {
         return -1;
       }
       break;
+    case OP_FCNTL:
+      if (parse_slot_arg(st, argv, argc, &i, &st->fd) != 0) {
+        return -1;
+      }
+      if (i >= argc || (strcmp(argv[i], "nonblock") != 0 && strcmp(argv[i], "block") != 0)) {
+        return bad("fcntl needs nonblock|block", i < argc ? argv[i] : "");
+      }
+      st->value = strcmp(argv[i], "nonblock") == 0;
+      i++;
+      break;
+    case OP_SIGNAL:
+    case OP_KILL:
+      if (i >= argc ||
+          !lookup(signal_names, sizeof signal_names / sizeof signal_names[0], argv[i],
+                  &st->value) ||
+          st->value != (st->value == SIGUSR1 ? SIGUSR1 : SIGUSR2)) {
+        return bad("needs a signal usr1|usr2", i < argc ? argv[i] : st->verb);
+      }
+      i++;
+      if (st->op == OP_SIGNAL) {
+        if (i >= argc || (strcmp(argv[i], "restart") != 0 && strcmp(argv[i], "norestart") != 0)) {
+          return bad("signal needs restart|norestart", i < argc ? argv[i] : "");
+        }
+        st->how = strcmp(argv[i], "restart") == 0;
+        i++;
+      }
+      break;
+    case OP_DRAIN:
+      if (parse_slot_arg(st, argv, argc, &i, &st->fd) != 0) {
+        return -1;
+      }
+      break;
     case OP_PIPE:
+    case OP_JOIN:
       break;
     default:
       return bad("unhandled step", argv[0]);
@@ -621,7 +727,17 @@ static int parse_step(step *st, char **argv, int argc) {
       return bad("bad value", argv[i]);
     }
   }
+  if (st->via != VIA_MSG && st->niov > 1) {
+    return bad("via=plain|to|rw take at most one iovec", st->verb);
+  }
   return 0;
+}
+
+/* The steps a peer thread may run: they make no slots, so the slot table needs no lock
+ * (a received descriptor excepted: add_slot takes one). */
+static bool peer_may_run(op_kind op) {
+  return op == OP_SEND || op == OP_RECV || op == OP_CLOSE || op == OP_SHUTDOWN || op == OP_KILL ||
+         op == OP_DRAIN || op == OP_SOCKOPT || op == OP_FILL;
 }
 
 void free_script(script *sc) {
@@ -644,10 +760,17 @@ int parse_script(script *sc, char **argv, int argc) {
     if (sc->nsteps == MAX_STEPS) {
       return bad("too many steps", "--");
     }
-    int r = parse_step(&sc->steps[sc->nsteps], argv + start, i - start);
+    step *st = &sc->steps[sc->nsteps];
+    int r = parse_step(st, argv + start, i - start);
     sc->nsteps++;
     if (r != 0) {
       return -1;
+    }
+    if (st->bg && !peer_may_run(st->op)) {
+      return bad("not a step for the peer thread", st->verb);
+    }
+    if (st->op == OP_KILL && !st->bg) {
+      return bad("kill runs in the peer thread only (bg kill ...)", st->verb);
     }
     start = i + 1;
   }

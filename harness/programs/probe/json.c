@@ -13,6 +13,12 @@
 #include "probe.h"
 
 long g_script = -1;
+static pthread_mutex_t g_out_lock = PTHREAD_MUTEX_INITIALIZER; /* the peer thread writes too */
+static _Thread_local const char *g_note;
+
+void jb_note(const char *keys) {
+  g_note = keys;
+}
 
 __attribute__((noreturn)) void die_oom(void) {
   static const char m[] = "sockcheck-probe: out of memory\n";
@@ -86,6 +92,10 @@ void jb_begin(jbuf *j, int step, const char *call) {
   jb_puts(j, num);
   jb_key(j, "call");
   jb_strval(j, call);
+  if (g_note != NULL) {
+    jb_put(j, ",", 1);
+    jb_puts(j, g_note);
+  }
 }
 
 void jb_int(jbuf *j, const char *key, long long v) {
@@ -120,6 +130,7 @@ void jb_hex(jbuf *j, const char *key, const unsigned char *p, size_t n) {
 void jb_emit(jbuf *j) {
   jb_put(j, "}\n", 2);
   size_t off = 0;
+  pthread_mutex_lock(&g_out_lock);
   while (off < j->len) {
     ssize_t w = write(1, j->p + off, j->len - off);
     if (w < 0 && errno == EINTR) {
@@ -130,6 +141,7 @@ void jb_emit(jbuf *j) {
     }
     off += (size_t)w;
   }
+  pthread_mutex_unlock(&g_out_lock);
 }
 
 /* ret/errno/errno_name of a raw call (ret -1 + saved errno). */

@@ -9,7 +9,9 @@
  *   exec_send.c  sendmsg/send/sendto/write and the ancillary data they carry
  *   exec_recv.c  recvmsg/recv/recvfrom/read and what they report
  *   exec_addr.c  bind, connect, listen, accept
- *   exec_ctl.c   close, shutdown, socket options, fill, files, limits, credentials
+ *   exec_ctl.c   close, shutdown, socket options, fcntl, fill, drain, files, limits,
+ *                credentials
+ *   peer.c       the concurrent peer thread (bg steps) and the counting signal handler
 
  *   batch.c      one forked child per script, bounded; --batch over stdin
  *   main.c       options
@@ -18,6 +20,7 @@
 #ifndef SOCKCHECK_PROBE_H
 #define SOCKCHECK_PROBE_H
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -65,6 +68,7 @@ void jb_result(jbuf *j, long long ret, int err);
 void jb_flag_names(jbuf *j, const char *key, long flags);
 uint64_t fnv_add(uint64_t h, const unsigned char *p, size_t n);
 void jb_fnv(jbuf *j, const char *key, uint64_t h);
+void jb_note(const char *keys); /* keys jb_begin adds in this thread, or NULL */
 void jb_local_name(jbuf *j, const char *key, const struct sockaddr_storage *ss, socklen_t len);
 
 /* ------------------------------------------------------------- grammar.c */
@@ -100,7 +104,24 @@ typedef enum op_kind {
   OP_RLIMIT,
   OP_SETUID,
   OP_FORKSEND,
+  OP_FCNTL,
+  OP_SIGNAL,
+  OP_KILL,
+  OP_DRAIN,
+  OP_JOIN,
 } op_kind;
+
+/* Which entry point a send or receive step uses. */
+typedef enum via_kind { VIA_MSG = 0, VIA_PLAIN, VIA_TO, VIA_RW } via_kind;
+
+typedef enum opt_kind { OPT_INT, OPT_LINGER, OPT_TIMEO, OPT_TIMEO_USEC, OPT_UCRED } opt_kind;
+
+typedef struct sockopt_def {
+  const char *name;
+  int level;
+  int optname;
+  opt_kind kind;
+} sockopt_def;
 
 typedef struct fdref {
   bool raw;
@@ -141,13 +162,23 @@ typedef struct step {
   size_t data_len;
   long seed;
   long how;
-  int optname;
+  const sockopt_def *opt;
   long optval;
   bool has_optval;
   const char *path;
   long value;
   bool value_low;
   long size;
+  via_kind via;
+  bool noaccess;    /* mem=noaccess: iovec bases in PROT_NONE memory */
+  bool iovp_null;   /* msg_iov NULL, msg_iovlen as given */
+  bool name_bad;    /* msg_name in PROT_NONE memory */
+  bool control_bad; /* msg_control in PROT_NONE memory */
+  bool has_namelen;
+  long namelen;   /* msg_namelen as an int, when has_namelen */
+  bool bg;        /* runs in the peer thread */
+  bool wait_none; /* bg: runs at once, not after the main thread is seen blocked */
+  long chunk;     /* drain: bytes per call */
 } step;
 
 typedef struct script {
@@ -170,6 +201,8 @@ typedef struct run {
   size_t nsent;
   dev_t sent_dev[SC_CMSG_MAX_FDS + 16];
   ino_t sent_ino[SC_CMSG_MAX_FDS + 16];
+  pthread_t peer;
+  bool peer_running;
 } run;
 
 int add_slot(run *r, int fd);
@@ -180,6 +213,7 @@ int build_addr(const run *r, const addr_spec *spec, int fd_family, struct sockad
 int sock_family(int fd);
 __attribute__((noreturn)) void script_error(jbuf *j, int stepno, const char *verb, const char *why);
 void emit_simple(jbuf *j, int stepno, const char *call, long ret, int err, jbuf *extra);
+void run_step(run *r, const step *st, jbuf *j, int stepno);
 void run_script(const script *sc, const char *dir);
 
 /* ------------------------------------------------------------- buffers.c */
@@ -192,6 +226,8 @@ typedef struct iov_set {
 } iov_set;
 
 void iov_build(const step *st, iov_set *s, bool fill);
+void *noaccess_mem(void); /* PROT_NONE memory: any access by the kernel is EFAULT */
+long long monotonic_us(void);
 bool iov_is_real(const iov_set *s, int i);
 bool iov_unchanged(const step *st, const iov_set *s);
 void iov_free(const step *st, iov_set *s);
@@ -208,6 +244,12 @@ void do_recv(run *r, const step *st, jbuf *j, int stepno);
 void do_bind_connect(run *r, const step *st, jbuf *j, int stepno, bool is_bind);
 void do_listen_accept(run *r, const step *st, jbuf *j, int stepno);
 void do_ctl(run *r, const step *st, jbuf *j, int stepno);
+
+/* --------------------------------------------------------------- peer.c */
+
+int peer_signal_install(int sig, bool restart);
+void peer_start(run *r, const script *sc, int first, int last);
+void peer_join(run *r, jbuf *j, int stepno); /* j NULL: no output line */
 
 /* -------------------------------------------------------------- batch.c */
 

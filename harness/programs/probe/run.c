@@ -13,13 +13,20 @@
 
 #include "probe.h"
 
+static pthread_mutex_t g_slot_lock = PTHREAD_MUTEX_INITIALIZER; /* main and peer threads */
+
 int add_slot(run *r, int fd) {
-  if (r->nslots >= MAX_SLOTS) {
-    close(fd);
-    return -1;
+  pthread_mutex_lock(&g_slot_lock);
+  int slot = -1;
+  if (r->nslots < MAX_SLOTS) {
+    r->fd[r->nslots] = fd;
+    slot = r->nslots++;
   }
-  r->fd[r->nslots] = fd;
-  return r->nslots++;
+  pthread_mutex_unlock(&g_slot_lock);
+  if (slot < 0) {
+    close(fd);
+  }
+  return slot;
 }
 
 /* Resolves a slot reference; a closed slot keeps its old number (EBADF tests). */
@@ -119,6 +126,48 @@ void emit_simple(jbuf *j, int stepno, const char *call, long ret, int err, jbuf 
   jb_emit(j);
 }
 
+/* Runs one step in the calling thread (the main one or the peer). */
+void run_step(run *r, const step *st, jbuf *j, int k) {
+  switch (st->op) {
+    case OP_PAIR:
+      do_pair(r, st, j, k);
+      break;
+    case OP_LIBPAIR:
+      do_libpair(r, st, j, k);
+      break;
+    case OP_SOCKET:
+      do_socket(r, st, j, k);
+      break;
+    case OP_SEND:
+      do_send(r, st, j, k);
+      break;
+    case OP_RECV:
+      do_recv(r, st, j, k);
+      break;
+    case OP_BIND:
+      do_bind_connect(r, st, j, k, true);
+      break;
+    case OP_CONNECT:
+      do_bind_connect(r, st, j, k, false);
+      break;
+    case OP_FORKSEND:
+      do_forksend(r, st, j, k);
+      break;
+    case OP_LISTEN:
+    case OP_ACCEPT:
+      do_listen_accept(r, st, j, k);
+      break;
+    case OP_JOIN:
+      peer_join(r, j, k);
+      break;
+    default:
+      do_ctl(r, st, j, k);
+      break;
+  }
+}
+
+/* Runs the steps in order; a run of consecutive bg steps goes to the peer thread
+ * (one at a time: a new run first joins the previous one), joined at the end. */
 void run_script(const script *sc, const char *dir) {
   static run r;
   memset(&r, 0, sizeof r);
@@ -130,40 +179,18 @@ void run_script(const script *sc, const char *dir) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGPIPE, &sa, NULL);
   for (int k = 0; k < sc->nsteps; k++) {
-    const step *st = &sc->steps[k];
-    switch (st->op) {
-      case OP_PAIR:
-        do_pair(&r, st, &j, k);
-        break;
-      case OP_LIBPAIR:
-        do_libpair(&r, st, &j, k);
-        break;
-      case OP_SOCKET:
-        do_socket(&r, st, &j, k);
-        break;
-      case OP_SEND:
-        do_send(&r, st, &j, k);
-        break;
-      case OP_RECV:
-        do_recv(&r, st, &j, k);
-        break;
-      case OP_BIND:
-        do_bind_connect(&r, st, &j, k, true);
-        break;
-      case OP_CONNECT:
-        do_bind_connect(&r, st, &j, k, false);
-        break;
-      case OP_FORKSEND:
-        do_forksend(&r, st, &j, k);
-        break;
-      case OP_LISTEN:
-      case OP_ACCEPT:
-        do_listen_accept(&r, st, &j, k);
-        break;
-      default:
-        do_ctl(&r, st, &j, k);
-        break;
+    if (sc->steps[k].bg) {
+      int last = k;
+      while (last < sc->nsteps && sc->steps[last].bg) {
+        last++;
+      }
+      peer_join(&r, NULL, k);
+      peer_start(&r, sc, k, last);
+      k = last - 1;
+      continue;
     }
+    run_step(&r, &sc->steps[k], &j, k);
   }
+  peer_join(&r, NULL, sc->nsteps);
   free(j.p);
 }
