@@ -59,7 +59,7 @@ class BehaviourReport:
         path = self.config.getoption("--report")
         if not path or hasattr(self.config, "workerinput"):
             return
-        lines = ["| behaviour ID | promise (BEHAVIOURS.md) | tests | result |",
+        lines = ["| behaviour ID | promise (docs/behaviours.md) | tests | result |",
                  "|---|---|---|---|"]
         for bid, promise, n, result in self.rows():
             cell = lambda s: s.replace("|", "\\|").replace("\n", " ")
