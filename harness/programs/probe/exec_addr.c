@@ -93,6 +93,28 @@ void do_bind_connect(run *r, const step *st, jbuf *j, int stepno, bool is_bind) 
   jb_emit(j);
 }
 
+/* getsockname(2) of a slot, raw. */
+void do_name(run *r, const step *st, jbuf *j, int stepno) {
+  int fd = -1;
+  if (!resolve(r, st->fd, &fd)) {
+    script_error(j, stepno, "getsockname", "no such slot");
+  }
+  struct sockaddr_storage ss;
+  memset(&ss, 0, sizeof ss);
+  socklen_t len = sizeof ss;
+  long ret = syscall(SYS_getsockname, fd, &ss, &len);
+  int err = errno;
+  jb_begin(j, stepno, "getsockname");
+  jb_result(j, ret, err);
+  if (ret == 0) {
+    jb_int(j, "len", len);
+    jb_int(j, "family", ss.ss_family);
+    jb_local_name(j, "local", &ss, len);
+    jb_bool(j, "autobind", is_autobind(&ss, len));
+  }
+  jb_emit(j);
+}
+
 /* listen(2) with the step's backlog; accept4(2) adds the new descriptor's slot. */
 void do_listen_accept(run *r, const step *st, jbuf *j, int stepno) {
   int fd = -1;

@@ -63,6 +63,8 @@ static long do_sockopt(int fd, const step *st, jbuf *extra, int *err) {
       jb_int(extra, "uid", cr.uid);
       jb_int(extra, "gid", cr.gid);
       jb_int(extra, "self_pid", getpid());
+      jb_int(extra, "self_uid", getuid());
+      jb_int(extra, "self_gid", getgid());
     }
   }
   return ret;

@@ -68,6 +68,10 @@ void do_recv(run *r, const step *st, jbuf *j, int stepno) {
     m.msg_control = st->control > 0 ? ctl : NULL;
     m.msg_controllen = (size_t)st->control;
   }
+  if (st->control_null) {
+    m.msg_control = NULL;
+    m.msg_controllen = CMSG_SPACE(SC_CMSG_MAX_FDS * sizeof(int));
+  }
   if (st->control_bad) {
     m.msg_control = noaccess_mem();
     m.msg_controllen = CMSG_SPACE(SC_CMSG_MAX_FDS * sizeof(int));

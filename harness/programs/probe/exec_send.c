@@ -173,6 +173,17 @@ void do_send(run *r, const step *st, jbuf *j, int stepno) {
   jb_int(j, "iovlen", st->niov);
   jb_int(j, "total", (long long)s.total_real);
   jb_fnv(j, "fnv", h);
+  /* FNV-1a of the bytes the kernel took (a prefix of the gathered bytes). */
+  uint64_t hs = FNV_INIT;
+  size_t left = ret > 0 ? (size_t)ret : 0;
+  for (int i = 0; i < st->niov && left > 0; i++) {
+    if (iov_is_real(&s, i)) {
+      size_t n = s.iov[i].iov_len < left ? s.iov[i].iov_len : left;
+      hs = fnv_add(hs, s.iov[i].iov_base, n);
+      left -= n;
+    }
+  }
+  jb_fnv(j, "fnv_sent", hs);
   jb_bool(j, "iov_unchanged", iov_unchanged(st, &s));
   jb_int(j, "sigpipe", pipes);
   jb_int(j, "controllen", (long long)cl);

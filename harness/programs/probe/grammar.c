@@ -42,6 +42,8 @@ const char usage_text[] =
     "       thread is seen blocked in a socket call ([wait=none]: at once); join waits for it\n"
     "  kill usr1|usr2 (bg: signals the main thread, waits until handled)\n"
     "  drain SLOT [size=N] [chunk=N]  reads until N bytes (or EOF), N at most per call\n"
+    "  name SLOT  getsockname(2)   (bind/connect/send to=: [portof=SLOT] takes its port)\n"
+    "  recv: [control=null] (msg_control NULL, msg_controllen > 0)\n"
     "  pipe | open PATH | mkfile PATH | mkdir PATH | rlimit nofile N|low | setuid UID\n"
     "  forksend SLOT CLOSE_SLOT [data=HEX] [seed=N] [len=N]\n"
     "flags: MSG_* names or numbers joined by '|'\n";
@@ -366,6 +368,10 @@ static int parse_kv(step *st, const char *tok) {
   if (KEY("seed")) {
     return parse_long(v, &st->seed) ? 1 : -1;
   }
+  if (KEY("to") && strcmp(v, "bad") == 0) {
+    st->name_bad = true;
+    return 1;
+  }
   if (KEY("to")) {
     return parse_addr_arg(v, &st->addr) ? 1 : -1;
   }
@@ -421,12 +427,17 @@ static int parse_kv(step *st, const char *tok) {
     st->name_bad = true;
     return 1;
   }
-  if (KEY("control") && strcmp(v, "bad") == 0) {
-    st->control_bad = true;
+  if (KEY("control") && strcmp(v, "null") == 0) {
+    st->control_null = true;
     return 1;
   }
-  if (KEY("to") && strcmp(v, "bad") == 0) {
-    st->name_bad = true;
+  if (KEY("portof")) {
+    return parse_long(v, &st->addr.portof) && st->addr.portof >= 0 && st->addr.portof < MAX_SLOTS
+               ? 1
+               : -1;
+  }
+  if (KEY("control") && strcmp(v, "bad") == 0) {
+    st->control_bad = true;
     return 1;
   }
   if (KEY("name")) {
@@ -493,7 +504,7 @@ static const name_val verbs[] = {
     {"mkfile", OP_MKFILE},   {"mkdir", OP_MKDIR},       {"rlimit", OP_RLIMIT},
     {"setuid", OP_SETUID},   {"forksend", OP_FORKSEND}, {"fcntl", OP_FCNTL},
     {"signal", OP_SIGNAL},   {"kill", OP_KILL},         {"drain", OP_DRAIN},
-    {"join", OP_JOIN},
+    {"join", OP_JOIN},       {"name", OP_NAME},
 };
 
 static const sockopt_def sockopts[] = {
@@ -522,6 +533,7 @@ static int parse_step(step *st, char **argv, int argc) {
   st->preflags = MSG_TRUNC | MSG_CTRUNC | MSG_OOB | MSG_ERRQUEUE | MSG_EOR;
   st->addr.len = -1;
   st->addr.family = -1;
+  st->addr.portof = -1;
   st->size = -1;
   if (argc == 0) {
     return bad("empty step", "--");
@@ -692,6 +704,7 @@ static int parse_step(step *st, char **argv, int argc) {
         i++;
       }
       break;
+    case OP_NAME:
     case OP_DRAIN:
       if (parse_slot_arg(st, argv, argc, &i, &st->fd) != 0) {
         return -1;

@@ -31,7 +31,7 @@
 
 #include "sockcheck/cmsg.h"
 
-#define MAX_STEPS 64
+#define MAX_STEPS 512
 #define MAX_SLOTS 1024
 #define MAX_IOV 4096
 #define ALLOC_CAP ((size_t)64 << 20) /* bytes of real iovec memory per call */
@@ -109,6 +109,7 @@ typedef enum op_kind {
   OP_KILL,
   OP_DRAIN,
   OP_JOIN,
+  OP_NAME,
 } op_kind;
 
 /* Which entry point a send or receive step uses. */
@@ -136,6 +137,7 @@ typedef struct addr_spec {
   long slot;        /* AK_SLOT */
   long len;         /* -1: the natural length */
   long family;      /* -1: as parsed */
+  long portof;      /* -1, or the slot whose local port replaces the port */
 } addr_spec;
 
 typedef struct step {
@@ -170,10 +172,11 @@ typedef struct step {
   bool value_low;
   long size;
   via_kind via;
-  bool noaccess;    /* mem=noaccess: iovec bases in PROT_NONE memory */
-  bool iovp_null;   /* msg_iov NULL, msg_iovlen as given */
-  bool name_bad;    /* msg_name in PROT_NONE memory */
-  bool control_bad; /* msg_control in PROT_NONE memory */
+  bool noaccess;     /* mem=noaccess: iovec bases in PROT_NONE memory */
+  bool iovp_null;    /* msg_iov NULL, msg_iovlen as given */
+  bool name_bad;     /* msg_name in PROT_NONE memory */
+  bool control_bad;  /* msg_control in PROT_NONE memory */
+  bool control_null; /* msg_control NULL with a nonzero msg_controllen */
   bool has_namelen;
   long namelen;   /* msg_namelen as an int, when has_namelen */
   bool bg;        /* runs in the peer thread */
@@ -242,6 +245,7 @@ void do_send(run *r, const step *st, jbuf *j, int stepno);
 void on_sigpipe(int sig);
 void do_recv(run *r, const step *st, jbuf *j, int stepno);
 void do_bind_connect(run *r, const step *st, jbuf *j, int stepno, bool is_bind);
+void do_name(run *r, const step *st, jbuf *j, int stepno);
 void do_listen_accept(run *r, const step *st, jbuf *j, int stepno);
 void do_ctl(run *r, const step *st, jbuf *j, int stepno);
 

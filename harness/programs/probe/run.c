@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <netinet/in.h>
 
 #include "sockcheck/addr.h"
 
@@ -87,6 +88,22 @@ int build_addr(const run *r, const addr_spec *spec, int fd_family, struct sockad
   if (spec->family >= 0) {
     ss->ss_family = (sa_family_t)spec->family;
   }
+  if (spec->portof >= 0) {
+    fdref ref = {false, spec->portof};
+    int other = -1;
+    struct sockaddr_storage o;
+    socklen_t l = sizeof o;
+    if (!resolve(r, ref, &other) || getsockname(other, (struct sockaddr *)&o, &l) != 0) {
+      return bad("cannot read the address of slot", "portof");
+    }
+    in_port_t port = o.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)(void *)&o)->sin6_port
+                                             : ((struct sockaddr_in *)(void *)&o)->sin_port;
+    if (ss->ss_family == AF_INET6) {
+      ((struct sockaddr_in6 *)(void *)ss)->sin6_port = port;
+    } else {
+      ((struct sockaddr_in *)(void *)ss)->sin_port = port;
+    }
+  }
   if (spec->len >= 0) {
     *len = (socklen_t)spec->len;
   }
@@ -159,6 +176,9 @@ void run_step(run *r, const step *st, jbuf *j, int k) {
       break;
     case OP_JOIN:
       peer_join(r, j, k);
+      break;
+    case OP_NAME:
+      do_name(r, st, j, k);
       break;
     default:
       do_ctl(r, st, j, k);
