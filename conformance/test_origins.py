@@ -606,7 +606,7 @@ def _restart_timeo(kind, org, mode, a, b, sc):
     r = sc.add("recv %d iov=8" % b)
 
     def check(R, *_):
-        assert R[k]["handled"], R[k]
+        assert R[k]["blocked_in"] == "recvmsg" and R[k]["handled"], R[k]
         err(R[r], "EINTR")  # a socket timeout turns SA_RESTART off for the call
     return check
 
@@ -654,10 +654,11 @@ def _waitall_close(kind, org, mode, a, b, sc):
 def _waitall_timeo(kind, org, mode, a, b, sc):
     sc.add("sockopt %d rcvtimeo=30000" % b)
     e = sc.add("recv %d iov=10 flags=MSG_WAITALL" % b)
-    sc.add("bg send %d iov=3" % a)
+    p = sc.add("bg send %d iov=3" % a)
     r = sc.add("recv %d iov=10 flags=MSG_WAITALL" % b)
 
     def check(R, *_):
+        assert R[p]["blocked_in"] == "recvmsg", R[p]
         err(R[e], "EAGAIN")  # nothing came
         ok(R[r], 3)  # the partial count at the timeout
     return check
@@ -671,7 +672,7 @@ def _waitall_signal(kind, org, mode, a, b, sc):
     r = sc.add("recv %d iov=10 flags=MSG_WAITALL" % b)
 
     def check(R, *_):
-        assert R[k]["handled"]
+        assert R[k]["blocked_in"] == "recvmsg" and R[k]["handled"], R[k]
         ok(R[r], 3)  # data already moved: the partial count, not EINTR
     return check
 
