@@ -140,8 +140,10 @@ def ok(rec, ret=None):
 
 
 # ------------------------------------------------------------ socket origins
-# Every way of making a connected pair of its kind (docs/behaviours.md ORIG-*):
-# origin name -> (socket family, bind address of the first end or None, how).
+# Every way of making a connected pair, by kind (docs/behaviours.md ORIG-*): socketpair;
+# AF_UNIX by a filesystem path, an abstract name or an autobound name; TCP/UDP over
+# loopback IPv4 and IPv6. Streams and seqpackets: bind + listen + connect + accept;
+# datagrams: two bound sockets connected to each other.
 ORIGINS = {
     "stream": ("pair", "path", "abstract", "autobind", "tcp4", "tcp6"),
     "seqpacket": ("pair", "path", "abstract", "autobind"),
