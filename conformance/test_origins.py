@@ -740,6 +740,22 @@ def _sndtimeo(kind, org, mode, a, b, sc):
     return check
 
 
+@register("sndtimeo-partial", ("TMO-2", "BLK-3"), kinds=("stream",), modes=("block",))
+def _sndtimeo_partial(kind, org, mode, a, b, sc):
+    sc.add("sockopt %d sndbuf=65536" % a)
+    sc.add("sockopt %d rcvbuf=65536" % b)
+    sc.add("sockopt %d sndtimeo=30000" % a)
+    s = sc.add("send %d iov=2000000 seed=3" % a)
+    sc.add("fcntl %d nonblock" % b)
+    d = sc.add("drain %d" % b)
+
+    def check(R, *_):
+        assert 0 < R[s]["ret"] < 2000000, R[s]  # the partial count at the timeout
+        assert 29000 <= R[s]["elapsed_us"] < 2000000, R[s]
+        assert R[d]["bytes"] == R[s]["ret"] and R[d]["fnv"] == R[s]["fnv_sent"], (R[d], R[s])
+    return check
+
+
 @register("dgram-full", ("BLK-6",), kinds=("dgram",), modes=("block",), origins=UNIX_ORIGINS)
 def _blk6(kind, org, mode, a, b, sc):
     f = sc.add("fill %d" % a)
