@@ -1,6 +1,5 @@
 """Conformance suite configuration: options, the behaviour marker and its ID
 check, program locations, the probe runner and the ok-server fixtures."""
-import json
 import os
 import re
 import shlex
@@ -14,8 +13,7 @@ import sc_proc
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-BEHAVIOURS_MD = os.path.join(os.path.dirname(ROOT), "shared", "BEHAVIOURS.md")
-BEHAVIOURS_JSON = os.path.join(HERE, "behaviours.json")
+BEHAVIOURS_MD = os.path.join(ROOT, "docs", "behaviours.md")
 EXCEPTIONS_TOML = os.path.join(HERE, "exceptions.toml")
 
 CELL_SPLIT = re.compile(r"(?<!\\)\|")
@@ -38,18 +36,10 @@ def parse_behaviours_md(path):
 
 
 def load_behaviours():
-    """BEHAVIOURS.md when present (../shared/), else the copy in behaviours.json;
-    plus the suite's own robustness IDs (SRV-R*) from behaviours.json."""
-    with open(BEHAVIOURS_JSON, encoding="utf-8") as f:
-        snap = json.load(f)
-    if os.path.exists(BEHAVIOURS_MD):
-        ids = parse_behaviours_md(BEHAVIOURS_MD)
-        source = BEHAVIOURS_MD
-    else:
-        ids = dict(snap["behaviours"])
-        source = BEHAVIOURS_JSON
-    ids.update(snap["extra"])
-    return ids, source
+    """The spec in the repo (docs/behaviours.md), the one place the suite reads."""
+    if not os.path.isfile(BEHAVIOURS_MD):
+        raise pytest.UsageError("the spec %s is missing" % BEHAVIOURS_MD)
+    return parse_behaviours_md(BEHAVIOURS_MD), os.path.relpath(BEHAVIOURS_MD, ROOT)
 
 
 def load_exceptions():

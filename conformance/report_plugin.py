@@ -76,7 +76,7 @@ class BehaviourReport:
         cell = lambda s: s.replace("|", "\\|").replace("\n", " ")
 
         def table(rows):
-            lines = ["| behaviour ID | promise (BEHAVIOURS.md) | tests | result |",
+            lines = ["| behaviour ID | promise (docs/behaviours.md) | tests | result |",
                      "|---|---|---|---|"]
             for bid, promise, n, result in rows:
                 lines.append("| %s | %s | %d | %s |" % (bid, cell(promise), n, cell(result)))

@@ -107,7 +107,8 @@ class Probe:
         end = recs[-1]
         if end.get("status") != "ok":
             raise ProbeError("probe script %r ended %s: %s" % (text, end, stderr[-2000:]))
-        steps = recs[:-1]
+        # In step order: a peer thread's lines interleave with the main thread's.
+        steps = sorted(recs[:-1], key=lambda rec: rec.get("step", -1))
         for rec in steps:
             if "error" in rec:
                 raise ProbeError("probe step failed: %s in %r" % (rec, text))
@@ -137,3 +138,66 @@ def ok(rec, ret=None):
     assert rec["ret"] >= 0, "expected success, got %s %s (%s)" % (rec["ret"], rec["errno_name"], rec)
     if ret is not None:
         assert rec["ret"] == ret, "expected ret %s, got %s (%s)" % (ret, rec["ret"], rec)
+
+
+# ------------------------------------------------------------ socket origins
+# Every way of making a connected pair, by kind (docs/behaviours.md ORIG-*): socketpair;
+# AF_UNIX by a filesystem path, an abstract name or an autobound name; TCP/UDP over
+# loopback IPv4 and IPv6. Streams and seqpackets: bind + listen + connect + accept;
+# datagrams: two bound sockets connected to each other.
+ORIGINS = {
+    "stream": ("pair", "path", "abstract", "autobind", "tcp4", "tcp6"),
+    "seqpacket": ("pair", "path", "abstract", "autobind"),
+    "dgram": ("pair", "path", "abstract", "autobind", "udp4", "udp6"),
+}
+UNIX_ORIGINS = ("pair", "path", "abstract", "autobind")
+_ADDR = {"path": ("unix:$T/a", "unix:$T/b"), "abstract": ("@$T/a", "@$T/b"),
+         "autobind": ("@", "@"), "tcp4": ("127.0.0.1:0",) * 2, "tcp6": ("[::1]:0",) * 2,
+         "udp4": ("127.0.0.1:0",) * 2, "udp6": ("[::1]:0",) * 2}
+_FAMILY = {"tcp4": "inet", "udp4": "inet", "tcp6": "inet6", "udp6": "inet6"}
+
+
+def origin(kind, org, mode):
+    """Steps that make a connected pair of `kind` by `org`, in `mode`; returns
+    (steps, (end0, end1)) with the two ends' slot numbers."""
+    if org == "pair":
+        return [pair_step(kind, mode)], (0, 1)
+    fam = _FAMILY.get(org, "unix")
+    a, b = _ADDR[org]
+    if kind == "dgram":
+        steps = ["socket %s dgram" % fam, "bind 0 %s" % a, "socket %s dgram" % fam,
+                 "bind 1 %s" % b, "connect 0 slot:1", "connect 1 slot:0"]
+        ends = (0, 1)
+    else:
+        steps = ["socket %s %s" % (fam, kind), "bind 0 %s" % a, "listen 0",
+                 "socket %s %s" % (fam, kind), "connect 1 slot:0", "accept 0"]
+        ends = (1, 2)
+    if mode == "nonblock":
+        steps += ["fcntl %d nonblock" % e for e in ends]
+    return steps, ends
+
+
+def origin_cases(kinds=("stream", "dgram", "seqpacket"), modes=MODES, origins=None):
+    """(kind, origin, mode) for every origin of each kind."""
+    return [(k, o, m) for k in kinds for o in ORIGINS[k] if origins is None or o in origins
+            for m in modes]
+
+
+class Script:
+    """A script under construction: add() returns the step's number, so checks
+    find their records by step, whatever else the script does."""
+
+    def __init__(self, steps=()):
+        self.steps = list(steps)
+
+    def add(self, text):
+        self.steps.append(text)
+        return len(self.steps) - 1
+
+    def text(self):
+        return script(*self.steps)
+
+
+def by_step(recs):
+    """{step number: its (last) record}."""
+    return {r["step"]: r for r in recs}
