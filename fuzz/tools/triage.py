@@ -64,6 +64,7 @@ def top_frames(lines, start, n=3):
 
 def signature(output, rc):
     """(signature, slug) of a run's output; slug names a regression file."""
+    output = output.replace(ROOT + "/", "")  # the same source file wherever the tree is
     lines = output.splitlines()
     for line in lines:
         m = MISMATCH.search(line)
