@@ -426,3 +426,32 @@ def test_gate_without_fuzzing_or_with_a_failed_fuzz_build_is_no_release(proj):
     assert rc != 0 and "release may ship" not in report + log, report
     assert "| fuzz-build | FAIL |" in report and "| fuzz | FAIL |" in report, report
     assert proj.args("fuzz_addr") == "", "fuzzing ran after the fuzz build failed"
+
+
+def test_interrupting_the_driver_stops_the_stage_and_leaves_no_process(proj, tmp_path):
+    pidfile = tmp_path / "escaped.pid"
+    hang = f"setsid sleep 291 & echo $! > {pidfile}; sleep 290"
+    env = dict(proj.env, FAKE_RUN_CLANG_FORMAT=hang)
+    p = subprocess.Popen(["bash", proj.path("sockcheck"), "test"], cwd=proj.root, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not pidfile.exists() and time.monotonic() < deadline and p.poll() is None:
+            time.sleep(0.05)
+        assert pidfile.exists(), "the lint stage never started"
+        t0 = time.monotonic()
+        os.killpg(p.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+        out, err = p.communicate(timeout=30)
+        secs = time.monotonic() - t0
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
+    escaped = int(pidfile.read_text())
+    alive = _pid_alive(escaped, b"sleep\x00291")
+    if alive:
+        os.kill(escaped, signal.SIGKILL)
+    assert not alive, "the stage's setsid child outlived the interrupted driver"
+    assert p.returncode != 0 and secs < 20, (p.returncode, secs, out, err)
+    assert "stage lint interrupted" in err and "== [unit]" not in out, (out, err)

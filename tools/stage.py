@@ -129,6 +129,16 @@ def kill_everything(deadline):
     return left
 
 
+class Interrupted(Exception):
+    """SIGINT, SIGTERM or SIGHUP reached the runner: the stage is stopped like a timeout."""
+
+
+def on_signal(sig, frame):
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, signal.SIG_IGN)  # the cleanup that follows is bounded; let it finish
+    raise Interrupted(sig)
+
+
 class Output:
     """Copies the stage's output through and remembers its tail and the ctest tests that
     have started and not finished."""
@@ -189,6 +199,8 @@ def main():
         ap.error("a positive budget and a command after -- are required")
 
     set_subreaper()
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, on_signal)
     inflight = tempfile.NamedTemporaryFile(prefix="sc-inflight-", delete=False)
     inflight.close()
     env = dict(os.environ, SC_STAGE_INFLIGHT=inflight.name, PYTHONUNBUFFERED="1")
@@ -199,8 +211,21 @@ def main():
     out = Output(proc.stdout, args.tests == "ctest")
     problems = []
     timed_out = False
+    interrupted = None
     try:
         rc = proc.wait(timeout=args.budget)
+    except Interrupted as e:
+        # the stage runs in its own session: a terminal's Ctrl-C reaches only this runner
+        timed_out = True
+        interrupted = e.args[0]
+        say(f"stage {args.name} interrupted (signal {interrupted}): stopping it")
+        problems.append(f"stage {args.name} interrupted by signal {interrupted}")
+        signal_all(descendants(keep=proc.pid), signal.SIGTERM)
+        try:
+            proc.wait(timeout=KILL_AFTER)
+        except subprocess.TimeoutExpired:
+            pass
+        rc = 128 + interrupted
     except subprocess.TimeoutExpired:
         timed_out = True
         running = (list(out.ctest_running.values()) if args.tests == "ctest"
@@ -219,6 +244,9 @@ def main():
         except subprocess.TimeoutExpired:
             pass
         rc = 124
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        if not interrupted:
+            signal.signal(sig, signal.SIG_IGN)  # the cleanup below is bounded; let it finish
     # whatever is still there: killed (and reported, since it outlived the stage)
     left = descendants(keep=proc.pid)
     if left and proc.poll() is None:
@@ -248,6 +276,9 @@ def main():
         elif problems:
             junit.append_failure(args.junit, args.name, f"stage {args.name}",
                                  "\n".join(problems + ["last lines:", tail]))
+    if interrupted:  # die of the same signal, so the driver's shell stops too
+        signal.signal(interrupted, signal.SIG_DFL)
+        os.kill(os.getpid(), interrupted)
     return rc
 
 
