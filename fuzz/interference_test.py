@@ -35,10 +35,12 @@ MIN_STRAYS = 1000
 
 
 def _storm(proc, stop, counter):
-    """Sends SIGALRM to proc until stop is set or it has exited."""
+    """Sends SIGALRM to proc until stop is set or it has exited. Through proc.pidfd (opened
+    when proc was started): once proc is reaped its pid may name another process, which a
+    kill(pid) between the poll() and the signal would hit; the pidfd never does."""
     while not stop.is_set() and proc.poll() is None:
         try:
-            os.kill(proc.pid, signal.SIGALRM)
+            signal.pidfd_send_signal(proc.pidfd, signal.SIGALRM)
         except ProcessLookupError:
             return
         counter[0] += 1
@@ -59,6 +61,7 @@ def _start(target, tmp_path, env=None):
     with open(log, "w") as out:
         proc = subprocess.Popen(cmd, cwd=str(tmp_path), stdout=out, stderr=subprocess.STDOUT,
                                 env=env)
+    proc.pidfd = os.pidfd_open(proc.pid)  # before anything can reap it; closed by _finish
     return proc, log, art
 
 
@@ -71,6 +74,7 @@ def _finish(target, proc, log, art):
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
+        os.close(proc.pidfd)
     text = log.read_text(errors="replace")
     tail = text[-3000:]
     assert rc == 0 and not os.listdir(art), (
@@ -78,6 +82,39 @@ def _finish(target, proc, log, art):
     done = re.search(r"Done (\d+) runs", text)
     assert done and int(done.group(1)) > 0, f"fuzz_{target} ran no inputs:\n{tail}"
     return text
+
+
+def test_storm_never_signals_a_recycled_pid():
+    """The storm's target has exited and been reaped, and its pid now names another
+    process (here a sleep of ours) while the storm still believes the target runs (the
+    window between its poll() and its signal). The other process must not be signalled."""
+    gone = subprocess.Popen(["true"])
+    pidfd = os.pidfd_open(gone.pid)
+    gone.wait(timeout=10)
+    victim = subprocess.Popen(["sleep", "30"])
+
+    class Recycled:
+        pid = victim.pid  # what the target's pid names now
+
+        def __init__(self):
+            self.pidfd = pidfd
+
+        def poll(self):
+            return None
+
+    stop = threading.Event()
+    sent = [0]
+    storm = threading.Thread(target=_storm, args=(Recycled(), stop, sent))
+    storm.start()
+    storm.join(timeout=2)
+    stop.set()
+    storm.join(timeout=10)
+    try:
+        assert victim.poll() is None, f"the storm signalled pid {victim.pid}, not its target"
+    finally:
+        victim.kill()
+        victim.wait(timeout=10)
+        os.close(pidfd)
 
 
 @pytest.mark.parametrize("target", TARGETS)
