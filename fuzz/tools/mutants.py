@@ -16,8 +16,10 @@ the ids judged equivalent (no test can tell them from the original), each with i
 they are not run and count neither way. Score = killed / (killed + survived).
 
 Stages, each in the scratch copy (build/mutants/src, built incrementally in
-build/mutants/asan and build/mutants/fuzz): build (ASan preset flags, -Werror; a failure is
-stillborn), unit (ctest, without the install test), replay (every corpus and regression),
+build/mutants/asan and build/mutants/fuzz): the mutated module's own unit test
+(test_<module>, built alone: most mutants die there cheaply), build (ASan preset flags,
+-Werror; a build failure is stillborn), unit (the other ctest tests, without the install
+test), replay (every corpus and regression),
 conformance (pytest), fuzz (the targets that drive the mutated file, -seed=1,
 -runs=--fuzz-runs). A mutant's stages share --timeout seconds; a timeout counts as killed.
 Exit: 0 if no mutant survived, 1 if some did, 2 on usage errors.
@@ -127,7 +129,9 @@ def line_mutants(line, masked):
         a, b = m.start(), m.end()
         if tok in "+-":
             prev = masked[:a].rstrip()
-            if not prev or not (prev[-1].isalnum() or prev[-1] in "_)]"):
+            word = re.search(r"\w+$", prev)
+            if (not prev or not (prev[-1].isalnum() or prev[-1] in "_)]")
+                    or (word and word.group(0) in ("return", "case", "sizeof"))):
                 continue  # unary: a sign, not an operator
         res.append((f"{KIND[tok]}:{tok}->{SWAP[tok]}", line[:a] + SWAP[tok] + line[b:]))
     for m in NUMBER.finditer(masked):
@@ -257,10 +261,11 @@ class Runner:
             if r.returncode != 0:
                 raise RuntimeError(f"configure of {build_dir} failed:\n{r.stdout[-3000:]}")
 
-    def stages(self, targets):
-        """(name, callable -> bool passed) in order."""
+    def stages(self, targets, own):
+        """(name, callable -> bool passed) in order; own: the mutated module's unit test."""
         def unit():
-            return self.run(["ctest", "--test-dir", self.asan, "-j2", "-E", "install_consumer",
+            exclude = "^(install_consumer" + (f"|{own}" if own else "") + ")$"
+            return self.run(["ctest", "--test-dir", self.asan, "-j2", "-E", exclude,
                              "--output-on-failure"]).returncode == 0
 
         def replay():
@@ -309,12 +314,23 @@ class Runner:
             os.unlink(patch)
         try:
             self.configure(self.asan, ["-DCMAKE_BUILD_TYPE=Debug", "-DSC_SANITIZE=ON"])
+            base = os.path.basename(m["file"])
+            # The mutated module's own unit test first: most mutants die there, for the
+            # price of one compile and one link.
+            own = f"test_{base[:-2]}"
+            if not os.path.exists(os.path.join(ROOT, "harness", "tests", f"{own}.c")):
+                own = None
+            if own:
+                if self.run(["cmake", "--build", self.asan, "-j2", "--target", own]).returncode:
+                    return "stillborn", "build"
+                if self.run(["ctest", "--test-dir", self.asan, "-R", f"^{own}$",
+                             "--output-on-failure"]).returncode:
+                    return "killed", f"unit:{own}"
             if self.run(["cmake", "--build", self.asan, "-j2"]).returncode != 0:
                 return "stillborn", "build"
-            base = os.path.basename(m["file"])
             targets = [t for t in FILE_TARGETS.get(base, [])
                        if os.path.exists(os.path.join(ROOT, "fuzz", f"{t}.c"))]
-            for name, stage in self.stages(targets):
+            for name, stage in self.stages(targets, own):
                 if not stage():
                     return "killed", name
         except Deadline:
