@@ -29,6 +29,7 @@ CASES = [
     ("CMSG_CREDS_LEN", "cmsg"),
     ("CONN_REPLY", "server"),
     ("ADDR_LOCALHOST", "addr"),
+    ("LAYOUT_COUNT_EDGE", "layout"),
 ]
 
 FINDING = re.compile(
