@@ -19,9 +19,11 @@ Stages, each in the scratch copy (build/mutants/src, built incrementally in
 build/mutants/asan and build/mutants/fuzz): the mutated module's own unit test
 (test_<module>, built alone: most mutants die there cheaply), build (ASan preset flags,
 -Werror; a build failure is stillborn), unit (the other ctest tests, without the install
-test), replay (every corpus and regression),
-conformance (pytest), fuzz (the targets that drive the mutated file, -seed=1,
--runs=--fuzz-runs). A mutant's stages share --timeout seconds; a timeout counts as killed.
+test), replay (every corpus and regression), conformance (pytest), fuzz (the targets that
+drive the mutated file, -seed=1, -runs=--fuzz-runs). A stage after the module's own test
+that fails is run again: it kills the mutant only if it fails twice (a pass the second time
+is reported as flaky). A mutant's stages share --timeout seconds; a timeout counts as
+killed.
 Exit: 0 if no mutant survived, 1 if some did, 2 on usage errors.
 """
 import argparse
@@ -238,6 +240,7 @@ class Runner:
         self.src = os.path.join(WORK, "src")
         self.asan = os.path.join(WORK, "asan")
         self.fuzz = os.path.join(WORK, "fuzz")
+        self.flaky = []
 
     def run(self, cmd, cwd=None):
         left = self.end - time.monotonic()
@@ -331,8 +334,12 @@ class Runner:
             targets = [t for t in FILE_TARGETS.get(base, [])
                        if os.path.exists(os.path.join(ROOT, "fuzz", f"{t}.c"))]
             for name, stage in self.stages(targets, own):
+                # A stage that fails once and then passes is load flakiness, not the
+                # mutant (seen: conformance's meta test under load): run it twice.
                 if not stage():
-                    return "killed", name
+                    if not stage():
+                        return "killed", name
+                    self.flaky.append((m["id"], name))
         except Deadline:
             return "killed", "timeout"
         return "survived", None
@@ -387,6 +394,8 @@ def main():
                   flush=True)
         # leave the scratch tree clean: the next run rebuilds only what it mutates
         patched_tree(None, runner.src)
+    for mid, name in runner.flaky:
+        print(f"flaky: stage {name} failed once and then passed with {mid}")
     count = {k: sum(1 for _, r in results if r[0] == k)
              for k in ("killed", "survived", "stillborn", "equivalent")}
     for m, r in results:
