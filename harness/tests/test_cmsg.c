@@ -260,6 +260,7 @@ static void parse_last_without_padding(void **state) {
   assert_int_equal(item.type, 9);
   assert_int_equal(item.len, 1);
   assert_int_equal(item.data[0], 0x42);
+  assert_int_equal(it.off, it.len); /* at the end, not past it (the padding is missing) */
   assert_int_equal(sc_cmsg_next(&it, &item), 0);
   free(p);
 }
