@@ -360,7 +360,7 @@ def main():
     ap.add_argument("--list", action="store_true", help="print the sample, run nothing")
     a = ap.parse_args()
     if a.n < 0 or a.timeout < 1 or a.fuzz_runs < 0:
-        ap.error("--n, --timeout and --fuzz-runs must be positive")
+        ap.error("--n and --fuzz-runs must be >= 0, --timeout >= 1")
     files, cands = all_mutants(a.files)
     if not files:
         ap.error(f"--files {a.files} matches no C file of the tree")
@@ -389,7 +389,8 @@ def main():
                 log.write(f"\n===== {m['id']}\n")
                 res = runner.mutant(m)
             results.append((m, res))
-            print(f"[{i}/{len(sample)}] {res[0]:<10} {res[1] or '':<12} {time.monotonic() - t0:5.0f}s"
+            stage = res[1] if res[0] in ("killed", "stillborn") else ""
+            print(f"[{i}/{len(sample)}] {res[0]:<10} {stage:<12} {time.monotonic() - t0:5.0f}s"
                   f"  {m['id']}  {m['old'].strip()[:50]!r} => {m['new'].strip()[:50]!r}",
                   flush=True)
         # leave the scratch tree clean: the next run rebuilds only what it mutates
