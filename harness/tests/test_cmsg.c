@@ -260,6 +260,7 @@ static void parse_last_without_padding(void **state) {
   assert_int_equal(item.type, 9);
   assert_int_equal(item.len, 1);
   assert_int_equal(item.data[0], 0x42);
+  assert_int_equal(it.off, it.len); /* at the end, not past it (the padding is missing) */
   assert_int_equal(sc_cmsg_next(&it, &item), 0);
   free(p);
 }
@@ -380,6 +381,32 @@ static void close_fds_closes_rights_only(void **state) {
   assert_int_equal(sc_cmsg_close_fds(NULL, 0), 0);
 }
 
+/* Descriptor 0 is a descriptor like any other: a passed fd 0 is closed and counted. */
+static void close_fds_closes_descriptor_zero(void **state) {
+  (void)state;
+  int saved = fcntl(0, F_DUPFD_CLOEXEC, 3); /* -1 if stdin was closed: left closed */
+  int null = open_devnull();
+  assert_int_equal(dup2(null, 0), 0);
+  assert_int_equal(close(null), 0);
+  const int zero = 0;
+  union {
+    unsigned char b[CMSG_SPACE(4)];
+    struct cmsghdr align;
+  } u;
+  size_t used = 0;
+  assert_int_equal(sc_cmsg_add_rights(u.b, sizeof(u.b), &used, &zero, 1), 0);
+  int closed = sc_cmsg_close_fds(u.b, used);
+  int still_open = fcntl(0, F_GETFD) != -1;
+  if (saved >= 0) {
+    assert_int_equal(dup2(saved, 0), 0);
+    assert_int_equal(close(saved), 0);
+  } else if (still_open) {
+    (void)close(0);
+  }
+  assert_int_equal(closed, 1);
+  assert_false(still_open);
+}
+
 /* A malformed header after a good message: fds before it are still closed. */
 static void close_fds_malformed_after_good(void **state) {
   (void)state;
@@ -491,6 +518,7 @@ int main(void) {
       cmocka_unit_test(rights_odd_payload_and_limits),
       cmocka_unit_test(creds_wrong_size),
       cmocka_unit_test(close_fds_closes_rights_only),
+      cmocka_unit_test(close_fds_closes_descriptor_zero),
       cmocka_unit_test(close_fds_malformed_after_good),
       cmocka_unit_test(parse_random_buffers_stay_in_bounds),
       cmocka_unit_test(next_writes_item_only_for_a_message),

@@ -30,7 +30,7 @@ int sc_cmsg_add_creds(void *buf, size_t cap, size_t *used, const struct ucred *c
 typedef struct sc_cmsg_iter {
   const unsigned char *buf;
   size_t len;
-  size_t off;
+  size_t off; /* the next header's offset: never past len */
 } sc_cmsg_iter;
 
 /* One control message: level, type, and its payload inside the buffer. */
