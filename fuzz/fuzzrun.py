@@ -1,5 +1,6 @@
 """Shared by the fuzz-level tests (bite_test.py, signal_test.py): how a fuzz target is built
 and how its libFuzzer flags are read. Not a test module."""
+import fcntl
 import os
 import shutil
 import subprocess
@@ -109,7 +110,12 @@ def clean_build(target, names=None):
     SC_BITE_CLEAN_BUILD (relative paths are taken from the current directory)."""
     default = os.path.join(ROOT, "build", "fuzz")
     build_dir = os.path.abspath(os.environ.get("SC_BITE_CLEAN_BUILD", default))
-    return build(build_dir, target, ["cmake", "--preset", "fuzz"], names)
+    # One builder at a time: pytest-xdist workers share this build directory, and two makes
+    # in it at once race on the same archives.
+    os.makedirs(os.path.dirname(build_dir), exist_ok=True)
+    with open(build_dir.rstrip("/") + ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return build(build_dir, target, ["cmake", "--preset", "fuzz"], names)
 
 
 def options(target):
