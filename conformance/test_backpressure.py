@@ -148,7 +148,9 @@ def closed_lines(srv, ports, deadline):
 @pytest.mark.parametrize("shape", SHAPES, ids=[s[0] for s in SHAPES])
 def test_server_replies_exact_under_backpressure(start_server, shape):
     _, segment, repetitions, nclients, rounds = shape
-    srv = start_server()
+    # A small send buffer on the server's side too: with the kernel's (autotuned up to
+    # megabytes) the replies owed might never fill it, and reading would never pause.
+    srv = start_server(extra=["--sndbuf", str(SMALL_BUF)])
     deadline = time.monotonic() + TEST_DEADLINE_S
     rng = random.Random(20261201)
     figures = []

@@ -1,4 +1,4 @@
-/* sockcheck-ok-server PORT [--bind ADDR] [--max-conns N]
+/* sockcheck-ok-server PORT [--bind ADDR] [--max-conns N] [--sndbuf BYTES]
  *
  * The TCP ok-server (SRV-1..4): binds ADDR:PORT (default all IPv4 addresses,
  * 0.0.0.0; PORT 0 = ephemeral; ADDR may also be a whole address such as
@@ -15,6 +15,7 @@
  * usage (one-line reason and the usage on stderr). --help: usage on stdout, 0. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -34,11 +35,12 @@
 
 static void usage(FILE *out) {
   (void)fprintf(out, "usage: " PROG
-                     " PORT [--bind ADDR] [--max-conns N]\n"
+                     " PORT [--bind ADDR] [--max-conns N] [--sndbuf BYTES]\n"
                      "  PORT            TCP port 0..65535 (0 = any free port)\n"
                      "  --bind ADDR     local host or whole address, e.g. 127.0.0.1, ::1,\n"
                      "                  127.0.0.1:0 (default 0.0.0.0: all IPv4 addresses)\n"
-                     "  --max-conns N   serve at most N clients at once (default 0: no cap)\n");
+                     "  --max-conns N   serve at most N clients at once (default 0: no cap)\n"
+                     "  --sndbuf BYTES  each client socket's SO_SNDBUF (default: the kernel's)\n");
 }
 
 /* Descriptors 0..2 that are closed are opened on /dev/null, so no socket or
@@ -66,10 +68,12 @@ static int std_fds_open(void) {
 int main(int argc, char **argv) {
   static const struct option opts[] = {{"bind", required_argument, NULL, 'b'},
                                        {"max-conns", required_argument, NULL, 'm'},
+                                       {"sndbuf", required_argument, NULL, 's'},
                                        {"help", no_argument, NULL, 'h'},
                                        {NULL, 0, NULL, 0}};
   const char *bind_host = "0.0.0.0";
   uint64_t max_conns = 0;
+  uint64_t sndbuf = 0;
   opterr = 0;
   for (;;) {
     int c = getopt_long(argc, argv, ":h", opts, NULL);
@@ -83,6 +87,11 @@ int main(int argc, char **argv) {
       case 'm':
         if (sc_cli_parse_uint(optarg, SIZE_MAX, &max_conns) != 0) {
           return sc_cli_bad_usage(PROG, usage, "bad --max-conns", optarg);
+        }
+        break;
+      case 's':
+        if (sc_cli_parse_uint(optarg, INT_MAX / 2, &sndbuf) != 0 || sndbuf == 0) {
+          return sc_cli_bad_usage(PROG, usage, "bad --sndbuf", optarg);
         }
         break;
       case 'h':
@@ -124,6 +133,15 @@ int main(int argc, char **argv) {
   int lfd = sc_addr_bind_socket(&addr, SOCK_STREAM, SOCK_NONBLOCK, BACKLOG);
   if (lfd < 0) {
     (void)fprintf(stderr, PROG ": bind %s: %s\n", text, sc_err_message(lfd));
+    (void)close(stop_fd);
+    return 1;
+  }
+  /* Accepted sockets inherit the listener's SO_SNDBUF. */
+  int size = (int)sndbuf;
+  if (sndbuf > 0 && setsockopt(lfd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size)) != 0) {
+    rc = SC_ERR(errno);
+    (void)fprintf(stderr, PROG ": setsockopt SO_SNDBUF: %s\n", sc_err_message(rc));
+    (void)close(lfd);
     (void)close(stop_fd);
     return 1;
   }
