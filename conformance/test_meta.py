@@ -68,7 +68,9 @@ SRV_ALL = {"SRV-1", "SRV-2", "SRV-3", "SRV-4", "SRV-R1", "SRV-R2", "SRV-R3", "SR
 ], ids=["broken", "one-client"])
 def test_server_cmd_verdict_id_by_id(tmp_path, bin_dir, server, broken, io_timeout):
     cmd = fixture(server) + " {port}"
-    tables, p = verdict(tmp_path, bin_dir, ["test_ok_server.py"], ["--server-cmd", cmd], io_timeout)
+    # Its cases mostly wait for replies that never come: 4 inner workers overlap the waits.
+    tables, p = verdict(tmp_path, bin_dir, ["test_ok_server.py"], ["--server-cmd", cmd], io_timeout,
+                        workers=4)
     rows = tables.get("--server-cmd " + cmd)
     assert rows, "no table for the judged server in the report: %r" % list(tables)
     failed, passed = split(rows)
