@@ -627,6 +627,38 @@ static void test_log_socket_never_read(void **state) {
   never_read_log(true, 200, 10);
 }
 
+/* server.h: 0 is a descriptor like any other. A server whose log is descriptor 0 (a
+ * daemon's stdin reopened for it) still logs: only -1 means no log. */
+static void test_log_on_descriptor_zero(void **state) {
+  (void)state;
+  int saved = dup(STDIN_FILENO);
+  assert_true(saved >= 0);
+  int lp[2];
+  assert_int_equal(pipe2(lp, O_CLOEXEC), 0);
+  assert_int_equal(dup2(lp[1], STDIN_FILENO), STDIN_FILENO);
+  assert_int_equal(close(lp[1]), 0);
+  harness h;
+  configure(&h, 0, 0, 0);
+  assert_int_equal(close(h.cfg.log_fd), 0); /* configure()'s memfd: not used here */
+  h.memfd_log = false;
+  h.cfg.log_fd = STDIN_FILENO;
+  start(&h);
+  int c = connect_client(h.port);
+  round_trip(c, "zero", 4);
+  char *log = NULL;
+  size_t len = 0;
+  read_until(lp[0], &log, &len, " connected\n");
+  assert_int_equal(close(c), 0);
+  stop(&h);
+  assert_int_equal(h.rc, 0);
+  assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
+  assert_int_equal(close(saved), 0);
+  assert_int_equal(close(lp[0]), 0);
+  assert_non_null(strstr(log, "client 127.0.0.1:"));
+  free(log);
+  finish(&h);
+}
+
 /* The log pipe's reader is gone: the log is given up (its lines counted as
  * dropped), the server keeps serving and does not spin on EPOLLERR. */
 static void test_log_reader_gone(void **state) {
@@ -853,6 +885,7 @@ int main(void) {
       cmocka_unit_test(test_log_pipe_never_read),
       cmocka_unit_test(test_log_socket_never_read),
       cmocka_unit_test(test_log_reader_gone),
+      cmocka_unit_test(test_log_on_descriptor_zero),
       cmocka_unit_test(test_accept_transient_errors_retried),
       cmocka_unit_test(test_accept_transient_burst),
       cmocka_unit_test(test_accept_fatal_error_returned),
