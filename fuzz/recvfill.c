@@ -78,10 +78,6 @@ SC_NO_COVERAGE static void fill_stream(void) {
   ready = true;
 }
 
-static size_t seg_len_from(uint8_t b) {
-  return b < 0xf0 ? b : (size_t)(b - 0xef) * 256;
-}
-
 SC_NO_COVERAGE static void decode_case(const uint8_t *data, size_t size, recvfill_case *rc) {
   size_t pos = 0;
   uint8_t h = pos < size ? data[pos++] : 0;
@@ -92,7 +88,7 @@ SC_NO_COVERAGE static void decode_case(const uint8_t *data, size_t size, recvfil
   rc->cnt = cnt & MAX_SEGS;
   size_t off = 0;
   for (int i = 0; i < rc->cnt; i++) {
-    size_t len = pos < size ? seg_len_from(data[pos++]) : 0;
+    size_t len = pos < size ? sc_wm_len_from(data[pos++]) : 0;
     /* Zero-length segments at odd indexes get a NULL base, as callers may pass. */
     rc->iov[i].iov_base = (len == 0 && (i & 1)) ? NULL : g_buf + off;
     rc->iov[i].iov_len = len;

@@ -99,10 +99,6 @@ SC_NO_COVERAGE static void fill_source(void) {
   g_src_ready = true;
 }
 
-static size_t iov_len_from(uint8_t b) {
-  return b < 0xf0 ? b : (size_t)(b - 0xef) * 256;
-}
-
 SC_NO_COVERAGE static void decode_case(const uint8_t *data, size_t size, sendall_case *sc) {
   size_t pos = 0;
   uint8_t h = pos < size ? data[pos++] : 0;
@@ -134,7 +130,7 @@ SC_NO_COVERAGE static void decode_case(const uint8_t *data, size_t size, sendall
     sc->niov = cnt & MAX_IOVS;
     size_t off = 0;
     for (size_t i = 0; i < sc->niov; i++) {
-      size_t len = pos < size ? iov_len_from(data[pos++]) : 0;
+      size_t len = pos < size ? sc_wm_len_from(data[pos++]) : 0;
       /* Zero-length entries at odd indexes get a NULL base, as callers may pass. */
       g_iov[i].iov_base = (len == 0 && (i & 1)) ? NULL : g_src + off;
       g_iov[i].iov_len = len;

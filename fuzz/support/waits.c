@@ -214,3 +214,7 @@ SC_NO_COVERAGE void sc_wm_end(const sc_wm *wm, const char *why) {
   SC_FUZZ_CHECK(wm->i == f->ncalls, "%zu calls after the call should have ended (%s)",
                 f->ncalls - wm->i, why);
 }
+
+size_t sc_wm_len_from(uint8_t b) {
+  return b < 0xf0 ? b : (size_t)(b - 0xef) * 256;
+}

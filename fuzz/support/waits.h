@@ -43,6 +43,10 @@ typedef struct sc_wm_cursor {
 /* The answer of schedule byte b to a call. */
 sc_fake_step sc_wm_step(sc_fake_call call, uint8_t b, long long unit);
 
+/* A segment length from one input byte, as sendall and recvfill read them: 0..239 as
+ * they are, then 256, 512, ... 4096. */
+size_t sc_wm_len_from(uint8_t b);
+
 /* An sc_fake_script_fn over an sc_wm_cursor. */
 bool sc_wm_script(void *cursor, sc_fake_call call, sc_fake_step *step);
 
