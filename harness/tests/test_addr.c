@@ -393,6 +393,33 @@ static void format_unsupported_and_malformed(void **state) {
   assert_int_equal(sc_addr_format(NULL, buf, sizeof(buf)), -EINVAL);
 }
 
+/* Malformed AF_UNIX and AF_INET6 lengths are refused, not read past or printed
+ * as something the parser would give back differently. */
+static void format_malformed_lengths(void **state) {
+  (void)state;
+  sc_addr a;
+  char buf[SC_ADDR_TEXT_MAX];
+  memset(&a, 0, sizeof(a));
+  a.ss.ss_family = AF_UNIX;
+  a.len = PATH_OFF - 1; /* shorter than the family field */
+  assert_int_equal(sc_addr_format(&a, buf, sizeof(buf)), -EINVAL);
+  memcpy(((struct sockaddr_un *)&a.ss)->sun_path, "/x", 2);
+  a.len = (socklen_t)sizeof(struct sockaddr_un) + 1; /* past sun_path */
+  assert_int_equal(sc_addr_format(&a, buf, sizeof(buf)), -EINVAL);
+  /* A filesystem path with a control byte: "unix:/a\nb" would not parse back. */
+  memcpy(((struct sockaddr_un *)&a.ss)->sun_path, "/a\nb", 5);
+  a.len = (socklen_t)(PATH_OFF + 5);
+  assert_int_equal(sc_addr_format(&a, buf, sizeof(buf)), -EINVAL);
+  memset(&a, 0, sizeof(a));
+  a.ss.ss_family = AF_INET6;
+  a.len = (socklen_t)sizeof(struct sockaddr_in6) - 1;
+  assert_int_equal(sc_addr_format(&a, buf, sizeof(buf)), -EINVAL);
+  a.len = (socklen_t)sizeof(struct sockaddr_in6);
+  assert_int_equal(sc_addr_format(&a, buf, sizeof(buf)), (int)strlen("[::]:0"));
+  assert_string_equal(buf, "[::]:0");
+  assert_int_equal(sc_addr_port(NULL), -EINVAL);
+}
+
 /* ---- from_sockaddr / local ---- */
 
 static void from_sockaddr_copies_and_zeroes(void **state) {
@@ -582,6 +609,58 @@ static void bind_unix_abstract_name(void **state) {
   close(fd);
 }
 
+/* What the kernel reports for names the parser never makes: an unbound UNIX
+ * socket's name (family only) prints as "@"; a path socket bound to a name that
+ * fills sun_path (no room for a NUL) is reported with len sizeof(sockaddr_un) + 1
+ * and refused, as "unix:" cannot carry it back (the parser takes at most 107
+ * bytes); a path with a control byte in it is refused too. */
+static void local_unix_names_the_parser_never_makes(void **state) {
+  (void)state;
+  char buf[SC_ADDR_TEXT_MAX];
+  sc_addr local;
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  assert_true(fd >= 0);
+  assert_int_equal(sc_addr_local(fd, &local), 0);
+  assert_int_equal(local.len, PATH_OFF);
+  assert_int_equal(sc_addr_format(&local, buf, sizeof(buf)), 1);
+  assert_string_equal(buf, "@");
+  assert_int_equal(close(fd), 0);
+
+  char dir[] = "/tmp/sc-test-addr-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  struct sockaddr_un full;
+  memset(&full, 0, sizeof(full));
+  full.sun_family = AF_UNIX;
+  size_t dl = strlen(dir);
+  memcpy(full.sun_path, dir, dl);
+  full.sun_path[dl] = '/';
+  memset(full.sun_path + dl + 1, 'p', sizeof(full.sun_path) - dl - 1);
+  fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  assert_true(fd >= 0);
+  assert_int_equal(bind(fd, (struct sockaddr *)&full, sizeof(full)), 0);
+  assert_int_equal(sc_addr_local(fd, &local), 0);
+  assert_int_equal(local.len, sizeof(struct sockaddr_un) + 1);
+  assert_int_equal(sc_addr_format(&local, buf, sizeof(buf)), -EINVAL);
+  assert_int_equal(close(fd), 0);
+  char path[sizeof(full.sun_path) + 1];
+  memcpy(path, full.sun_path, sizeof(full.sun_path));
+  path[sizeof(full.sun_path)] = '\0';
+  assert_int_equal(unlink(path), 0);
+
+  struct sockaddr_un ctl;
+  memset(&ctl, 0, sizeof(ctl));
+  ctl.sun_family = AF_UNIX;
+  (void)snprintf(ctl.sun_path, sizeof(ctl.sun_path), "%s/a\tb", dir);
+  fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  assert_true(fd >= 0);
+  assert_int_equal(bind(fd, (struct sockaddr *)&ctl, sizeof(ctl)), 0);
+  assert_int_equal(sc_addr_local(fd, &local), 0);
+  assert_int_equal(sc_addr_format(&local, buf, sizeof(buf)), -EINVAL);
+  assert_int_equal(close(fd), 0);
+  assert_int_equal(unlink(ctl.sun_path), 0);
+  assert_int_equal(rmdir(dir), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(port_accepts),
@@ -603,6 +682,7 @@ int main(void) {
       cmocka_unit_test(format_exact_text),
       cmocka_unit_test(format_nospace_boundary),
       cmocka_unit_test(format_unsupported_and_malformed),
+      cmocka_unit_test(format_malformed_lengths),
       cmocka_unit_test(from_sockaddr_copies_and_zeroes),
       cmocka_unit_test(bind_tcp_listener),
       cmocka_unit_test(bind_nonblock_dgram),
@@ -612,6 +692,7 @@ int main(void) {
       cmocka_unit_test(bind_unix_autobind),
       cmocka_unit_test(bind_unix_paths),
       cmocka_unit_test(bind_unix_abstract_name),
+      cmocka_unit_test(local_unix_names_the_parser_never_makes),
   };
   return cmocka_run_group_tests_name("addr", tests, NULL, NULL);
 }
