@@ -5,8 +5,12 @@
  * descriptor exhaustion (EMFILE), and a log reader that never reads (or goes
  * away) not stalling service; over the fake kernel (sctest/fakekernel.h): accept's
  * transient errors retried and the others returned, short, refused and interrupted log
- * writes, and owed replies flushed at EOF through short writes. Every wait is bounded by a socket
- * timeout, a poll timeout or a timed join; nothing sleeps. */
+ * writes, and owed replies flushed at EOF through short writes; over a transport with faults on
+ * demand: a client epoll refuses, a peer with no address, a log that keeps refusing; signals
+ * landing in epoll_wait and in the stop's log drain (the server thread observed in the call
+ * through /proc/self/task/TID/syscall), the log's reader leaving during that drain, and the
+ * setup failures (no memory, no descriptor, a log that is the listener). Every wait is bounded
+ * by a socket timeout, a poll timeout or a timed join; nothing sleeps. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,6 +33,7 @@
 #include <sys/pidfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,10 +57,12 @@ typedef struct harness {
   char *log_buf;
   size_t log_len;
   bool memfd_log; /* cfg.log_fd is configure()'s memfd (read into log_buf at stop) */
+  pid_t tid;      /* the server thread's (set by it; read with __atomic_load_n) */
 } harness;
 
 static void *server_thread(void *arg) {
   harness *h = arg;
+  __atomic_store_n(&h->tid, gettid(), __ATOMIC_RELEASE);
   h->rc = sc_server_run(&h->cfg, &h->stats);
   return NULL;
 }
@@ -102,9 +109,12 @@ static void start(harness *h) {
   assert_int_equal(pthread_create(&h->thread, NULL, server_thread, h), 0);
 }
 
-/* Signals stop, joins (bounded), and closes the harness's descriptors. */
-static void stop(harness *h) {
+static void request_stop(harness *h) {
   assert_int_equal(write(h->stop[1], "x", 1), 1);
+}
+
+/* Joins (bounded) and closes the harness's descriptors. */
+static void join(harness *h) {
   struct timespec deadline;
   assert_int_equal(clock_gettime(CLOCK_REALTIME, &deadline), 0);
   deadline.tv_sec += JOIN_TIMEOUT_S;
@@ -117,6 +127,12 @@ static void stop(harness *h) {
   assert_int_equal(close(h->cfg.listen_fd), 0);
   assert_int_equal(close(h->stop[0]), 0);
   assert_int_equal(close(h->stop[1]), 0);
+}
+
+/* Signals stop, joins (bounded), and closes the harness's descriptors. */
+static void stop(harness *h) {
+  request_stop(h);
+  join(h);
 }
 
 static void finish(harness *h) {
@@ -413,6 +429,47 @@ static void test_clean_stop(void **state) {
   assert_int_equal((int)sc_test_count_fds(NULL), fds_before);
 }
 
+/* In a forked child: fills the holes below the highest descriptor, then sets
+ * RLIMIT_NOFILE so that exactly `room` more can be opened. False if it could not. */
+static bool limit_fds(int room) {
+  int hi = sc_test_highest_fd();
+  for (int i = 0; i <= hi; i++) {
+    int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      return false;
+    }
+    if (fd > hi) {
+      (void)close(fd);
+      break;
+    }
+  }
+  struct rlimit rl;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
+    return false;
+  }
+  rl.rlim_cur = (rlim_t)hi + 1 + (rlim_t)room;
+  return setrlimit(RLIMIT_NOFILE, &rl) == 0;
+}
+
+/* Waits for a forked child (bounded, through its pidfd) and returns its exit status,
+ * or fails the test (killing it) if it does not end in time or does not exit. */
+static int wait_child(pid_t pid) {
+  int pfd = pidfd_open(pid, 0);
+  assert_true(pfd >= 0);
+  struct pollfd p = {.fd = pfd, .events = POLLIN};
+  int r = poll(&p, 1, JOIN_TIMEOUT_S * 1000);
+  assert_int_equal(close(pfd), 0);
+  if (r != 1) {
+    (void)kill(pid, SIGKILL);
+    (void)waitpid(pid, NULL, 0);
+    fail_msg("child did not end within %d s", JOIN_TIMEOUT_S);
+  }
+  int status = -1;
+  assert_int_equal(waitpid(pid, &status, 0), pid);
+  assert_true(WIFEXITED(status));
+  return WEXITSTATUS(status);
+}
+
 /* The server in a child with a tiny descriptor limit: clients beyond it are
  * accepted and closed (no busy loop, no hang), and the server recovers. */
 static void test_emfile(void **state) {
@@ -426,24 +483,7 @@ static void test_emfile(void **state) {
   if (pid == 0) {
     (void)close(stopp[1]);
     /* Room for epoll, the spare descriptor and two clients. */
-    /* Fill the holes below the highest descriptor so the limit is exact. */
-    int hi = sc_test_highest_fd();
-    for (int i = 0; i <= hi; i++) {
-      int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-      if (fd < 0) {
-        _exit(3);
-      }
-      if (fd > hi) {
-        (void)close(fd);
-        break;
-      }
-    }
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0) {
-      _exit(3);
-    }
-    rl.rlim_cur = (rlim_t)hi + 1 + 4;
-    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+    if (!limit_fds(4)) {
       _exit(3);
     }
     sc_server_config cfg = {.listen_fd = lfd, .stop_fd = stopp[0], .log_fd = -1};
@@ -477,21 +517,7 @@ static void test_emfile(void **state) {
   assert_true(served);
   assert_int_equal(close(b), 0);
   assert_int_equal(write(stopp[1], "x", 1), 1);
-  /* Bounded wait for the child through its pidfd: no sleeping loop. */
-  int pfd = pidfd_open(pid, 0);
-  assert_true(pfd >= 0);
-  struct pollfd p = {.fd = pfd, .events = POLLIN};
-  int r = poll(&p, 1, JOIN_TIMEOUT_S * 1000);
-  assert_int_equal(close(pfd), 0);
-  int status = -1;
-  if (r != 1) {
-    (void)kill(pid, SIGKILL);
-    (void)waitpid(pid, NULL, 0);
-    fail_msg("server child did not stop within %d s", JOIN_TIMEOUT_S);
-  }
-  assert_int_equal(waitpid(pid, &status, 0), pid);
-  assert_true(WIFEXITED(status));
-  assert_int_equal(WEXITSTATUS(status), 0);
+  assert_int_equal(wait_child(pid), 0);
   assert_int_equal(close(stopp[1]), 0);
   assert_int_equal(close(lfd), 0);
 }
@@ -704,6 +730,368 @@ static void test_log_reader_gone(void **state) {
   assert_int_equal(sigaction(SIGPIPE, &old, NULL), 0);
 }
 
+/* ------------------------------------------- faults the kernel gives only by chance */
+
+/* A transport over the kernel's with the faults a test needs on demand (read by the
+ * server thread, so the counters are atomic). */
+typedef struct faults {
+  sc_transport t;
+  int unwatchable;      /* accepts left whose client is swapped for /dev/null (epoll refuses it) */
+  bool anonymous;       /* accept reports no peer address (len 0) */
+  int log_err;          /* log writes fail with -log_err (0: none) */
+  unsigned long writes; /* log writes attempted */
+} faults;
+
+/* Log writes answered before a planted endless retry is cut off with -EIO. */
+#define MAX_LOG_WRITES 1000
+
+static ssize_t faults_sendmsg(const sc_transport *t, int fd, const struct msghdr *m, int flags) {
+  (void)t;
+  return sc_transport_kernel()->sendmsg(sc_transport_kernel(), fd, m, flags);
+}
+
+static ssize_t faults_recvmsg(const sc_transport *t, int fd, struct msghdr *m, int flags) {
+  (void)t;
+  return sc_transport_kernel()->recvmsg(sc_transport_kernel(), fd, m, flags);
+}
+
+static int faults_wait(const sc_transport *t, int fd, short events, int timeout_ms) {
+  (void)t;
+  return sc_transport_kernel()->wait(sc_transport_kernel(), fd, events, timeout_ms);
+}
+
+static int faults_accept(const sc_transport *t, int fd, struct sockaddr *addr, socklen_t *len,
+                         int flags) {
+  faults *f = t->ctx;
+  int c = sc_transport_kernel()->accept(sc_transport_kernel(), fd, addr, len, flags);
+  if (c < 0) {
+    return c;
+  }
+  if (f->unwatchable > 0) {
+    f->unwatchable--;
+    (void)close(c); /* the client sees its connection closed */
+    c = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    return c >= 0 ? c : -errno;
+  }
+  if (f->anonymous && len != NULL) {
+    *len = 0;
+  }
+  return c;
+}
+
+static ssize_t faults_write(const sc_transport *t, int fd, const void *buf, size_t len) {
+  faults *f = t->ctx;
+  unsigned long n = __atomic_add_fetch(&f->writes, 1, __ATOMIC_ACQ_REL);
+  if (f->log_err != 0) {
+    return n > MAX_LOG_WRITES ? -EIO : -f->log_err;
+  }
+  return sc_transport_kernel()->write(sc_transport_kernel(), fd, buf, len);
+}
+
+static void faults_init(faults *f) {
+  memset(f, 0, sizeof(*f));
+  f->t = (sc_transport){.sendmsg = faults_sendmsg,
+                        .recvmsg = faults_recvmsg,
+                        .wait = faults_wait,
+                        .accept = faults_accept,
+                        .write = faults_write,
+                        .ctx = f};
+}
+
+static unsigned long log_writes(faults *f) {
+  return __atomic_load_n(&f->writes, __ATOMIC_ACQUIRE);
+}
+
+static volatile sig_atomic_t g_signals;
+
+static void on_signal(int sig) {
+  (void)sig;
+  g_signals = g_signals + 1;
+}
+
+/* SIGUSR1 runs on_signal, without SA_RESTART (poll and epoll_wait are never
+ * restarted anyway: signal(7)). */
+static void catch_sigusr1(struct sigaction *old) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof(sa));
+  sa.sa_handler = on_signal;
+  assert_int_equal(sigemptyset(&sa.sa_mask), 0);
+  assert_int_equal(sigaction(SIGUSR1, &sa, old), 0);
+}
+
+#define OBSERVE_LIMIT_MS 5000
+
+/* Waits (bounded: OBSERVE_LIMIT_MS) until the server thread is in system call a or b,
+ * as /proc/self/task/TID/syscall says (a thread in a system call is asleep in it or
+ * about to be: a signal sent now interrupts it). */
+static void wait_in_syscall(harness *h, long a, long b) {
+  for (int ms = 0; ms < OBSERVE_LIMIT_MS; ms++) {
+    pid_t tid = __atomic_load_n(&h->tid, __ATOMIC_ACQUIRE);
+    if (tid != 0) {
+      char path[64];
+      (void)snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
+      int fd = open(path, O_RDONLY | O_CLOEXEC);
+      if (fd < 0) {
+        fail_msg("the server thread ended before it entered system call %ld or %ld", a, b);
+      }
+      char buf[256];
+      ssize_t n = read(fd, buf, sizeof(buf) - 1);
+      assert_int_equal(close(fd), 0);
+      if (n > 0) {
+        buf[n] = '\0';
+        char *end = NULL;
+        long nr = strtol(buf, &end, 10);
+        if (end != buf && (nr == a || nr == b)) {
+          return;
+        }
+      }
+    }
+    assert_int_equal(poll(NULL, 0, 1), 0);
+  }
+  fail_msg("the server thread never entered system call %ld or %ld", a, b);
+}
+
+/* Interrupts the server thread's system call with SIGUSR1 and waits (bounded) until
+ * the handler has run: the call has returned EINTR by then. */
+static void interrupt_server(harness *h) {
+  sig_atomic_t before = g_signals;
+  assert_int_equal(pthread_kill(h->thread, SIGUSR1), 0);
+  for (int ms = 0; ms < OBSERVE_LIMIT_MS && g_signals == before; ms++) {
+    (void)poll(NULL, 0, 1); /* EINTR when the signal lands here instead: fine */
+  }
+  assert_true(g_signals != before);
+}
+
+/* A signal handled while the loop waits in epoll_wait (EINTR) neither stops nor
+ * disturbs it: clients are served before and after, and the stop is clean. */
+static void test_signal_does_not_stop_loop(void **state) {
+  (void)state;
+  struct sigaction old;
+  catch_sigusr1(&old);
+  harness h;
+  configure(&h, 0, 0, 0);
+  start(&h);
+  int c = connect_client(h.port);
+  round_trip(c, "before", 6);
+  for (int i = 0; i < 3; i++) {
+    wait_in_syscall(&h, SYS_epoll_wait, SYS_epoll_pwait);
+    interrupt_server(&h);
+    round_trip(c, "after", 5);
+  }
+  assert_int_equal(shutdown(c, SHUT_WR), 0);
+  assert_closed_by_server(c);
+  assert_int_equal(close(c), 0);
+  stop(&h);
+  assert_int_equal(h.rc, 0);
+  assert_int_equal(h.stats.messages, 4);
+  assert_non_null(strstr(h.log_buf, "closed (eof, 4 messages)\n"));
+  finish(&h);
+  assert_int_equal(sigaction(SIGUSR1, &old, NULL), 0);
+}
+
+/* A client the loop cannot watch (epoll_ctl refuses its descriptor, as it would at
+ * max_user_watches) is closed and counted rejected, never leaked or served; the next
+ * client is served as usual. */
+static void test_unwatchable_client_rejected(void **state) {
+  (void)state;
+  int fds_before = (int)sc_test_count_fds(NULL);
+  faults f;
+  faults_init(&f);
+  f.unwatchable = 1;
+  harness h;
+  configure(&h, 0, 0, 0);
+  h.cfg.transport = &f.t;
+  start(&h);
+  int x = connect_client(h.port);
+  assert_closed_by_server(x);
+  assert_int_equal(close(x), 0);
+  int c = connect_client(h.port);
+  round_trip(c, "served", 6);
+  assert_int_equal(close(c), 0);
+  stop(&h);
+  assert_int_equal(h.rc, 0);
+  assert_int_equal(h.stats.rejected, 1);
+  assert_int_equal(h.stats.accepted, 1);
+  assert_int_equal(h.stats.closed, 1);
+  assert_int_equal(f.unwatchable, 0);
+  finish(&h);
+  assert_int_equal((int)sc_test_count_fds(NULL), fds_before); /* /dev/null closed too */
+}
+
+/* A peer address that cannot be printed (none at all here) is logged as "?". */
+static void test_anonymous_peer_logged(void **state) {
+  (void)state;
+  faults f;
+  faults_init(&f);
+  f.anonymous = true;
+  harness h;
+  configure(&h, 0, 0, 0);
+  h.cfg.transport = &f.t;
+  start(&h);
+  int c = connect_client(h.port);
+  round_trip(c, "who", 3);
+  assert_int_equal(shutdown(c, SHUT_WR), 0);
+  assert_closed_by_server(c);
+  assert_int_equal(close(c), 0);
+  stop(&h);
+  assert_int_equal(h.rc, 0);
+  assert_string_equal(h.log_buf, "client ? connected\nclient ? closed (eof, 1 messages)\n");
+  finish(&h);
+}
+
+/* The log pipe is full from the start (its reader reads nothing) and one client is
+ * connected at the stop: the server stops in its log drain, waiting in poll for the
+ * reader, with the client's two lines queued. The pipe's capacity is returned. */
+static size_t stop_with_log_queued(harness *h, faults *f, int lp[2], int *client) {
+  configure(h, 0, 0, 0);
+  assert_int_equal(close(h->cfg.log_fd), 0);
+  h->memfd_log = false;
+  assert_int_equal(pipe2(lp, O_CLOEXEC), 0);
+  int cap = fcntl(lp[1], F_SETPIPE_SZ, 4096);
+  assert_true(cap >= 4096);
+  char *filler = malloc((size_t)cap);
+  assert_non_null(filler);
+  memset(filler, '#', (size_t)cap);
+  filler[cap - 1] = '\n';
+  assert_int_equal(write(lp[1], filler, (size_t)cap), cap); /* fits: the pipe is empty */
+  free(filler);
+  h->cfg.log_fd = lp[1];
+  h->cfg.transport = &f->t;
+  start(h);
+  *client = connect_client(h->port);
+  round_trip(*client, "q", 1);
+  request_stop(h);
+  wait_in_syscall(h, SYS_poll, SYS_ppoll);
+  return (size_t)cap;
+}
+
+/* A signal during the stop's log drain (poll returns EINTR) does not end the drain:
+ * the loop waits again, and once the reader reads it gets every queued line. */
+static void test_log_drain_survives_signal(void **state) {
+  (void)state;
+  struct sigaction old;
+  catch_sigusr1(&old);
+  faults f;
+  faults_init(&f);
+  harness h;
+  int lp[2];
+  int c = -1;
+  size_t cap = stop_with_log_queued(&h, &f, lp, &c);
+  interrupt_server(&h);
+  wait_in_syscall(&h, SYS_poll, SYS_ppoll); /* waiting again, nothing dropped */
+  char *log = NULL;
+  size_t len = 0;
+  read_until(lp[0], &log, &len, "closed (server stopping)\n");
+  join(&h);
+  assert_int_equal(h.rc, 0);
+  assert_int_equal(h.stats.log_dropped, 0);
+  struct sockaddr_in me;
+  socklen_t alen = sizeof(me);
+  assert_int_equal(getsockname(c, (struct sockaddr *)&me, &alen), 0);
+  char want[128];
+  (void)snprintf(want, sizeof(want),
+                 "client 127.0.0.1:%u connected\nclient 127.0.0.1:%u closed (server stopping)\n",
+                 ntohs(me.sin_port), ntohs(me.sin_port));
+  assert_true(len >= cap);
+  assert_string_equal(log + cap, want);
+  assert_closed_by_server(c);
+  assert_int_equal(close(c), 0);
+  assert_int_equal(close(lp[0]), 0);
+  assert_int_equal(close(lp[1]), 0);
+  free(log);
+  finish(&h);
+  assert_int_equal(sigaction(SIGUSR1, &old, NULL), 0);
+}
+
+/* The log's reader leaves during the stop's log drain: the drain ends at once
+ * without writing to the dead pipe (no EPIPE, no SIGPIPE), the queued lines
+ * counted dropped. */
+static void test_log_drain_reader_gone(void **state) {
+  (void)state;
+  struct sigaction ign;
+  struct sigaction old;
+  memset(&ign, 0, sizeof(ign));
+  ign.sa_handler = SIG_IGN; /* a planted write to the dead pipe fails the test, not the run */
+  assert_int_equal(sigaction(SIGPIPE, &ign, &old), 0);
+  faults f;
+  faults_init(&f);
+  harness h;
+  int lp[2];
+  int c = -1;
+  (void)stop_with_log_queued(&h, &f, lp, &c);
+  unsigned long writes = log_writes(&f);
+  assert_int_equal(close(lp[0]), 0);
+  join(&h);
+  assert_int_equal(h.rc, 0);
+  assert_int_equal(h.stats.log_dropped, 2);
+  assert_int_equal(log_writes(&f), writes);
+  assert_int_equal(close(c), 0);
+  assert_int_equal(close(lp[1]), 0);
+  finish(&h);
+  assert_int_equal(sigaction(SIGPIPE, &old, NULL), 0);
+}
+
+/* A log written directly (a regular file here) that keeps refusing (EAGAIN): the
+ * lines wait, the stop tries once more and gives up, counting them dropped; it
+ * never spins on the refusal. */
+static void test_log_direct_refusing_at_stop(void **state) {
+  (void)state;
+  faults f;
+  faults_init(&f);
+  f.log_err = EAGAIN;
+  harness h;
+  configure(&h, 0, 0, 0);
+  h.cfg.transport = &f.t;
+  start(&h);
+  int c = connect_client(h.port);
+  round_trip(c, "x", 1);
+  stop(&h);
+  assert_int_equal(h.rc, 0);
+  assert_int_equal(h.stats.log_dropped, 2);
+  assert_int_equal(h.log_len, 0);
+  /* One try per line as it was queued, one at the stop. */
+  assert_int_equal(log_writes(&f), 3);
+  assert_int_equal(close(c), 0);
+  finish(&h);
+}
+
+/* What the loop cannot set up is returned, nothing left open: a receive buffer or a log
+ * buffer it cannot allocate (-ENOMEM), a log descriptor that is the listening socket
+ * (epoll already watches it: -EEXIST), no descriptor left for epoll (-EMFILE). */
+static void test_setup_failures(void **state) {
+  (void)state;
+  int fds_before = (int)sc_test_count_fds(NULL);
+  harness h;
+  configure(&h, 0, 0, 0);
+  request_stop(&h); /* a loop that wrongly started stops at once (rc 0), never hangs */
+  sc_server_config cfg = h.cfg;
+  sc_server_stats st;
+  cfg.recv_buf = SIZE_MAX;
+  assert_int_equal(sc_server_run(&cfg, &st), -ENOMEM);
+  cfg = h.cfg;
+  cfg.log_buf = SIZE_MAX;
+  assert_int_equal(sc_server_run(&cfg, &st), -ENOMEM);
+  cfg = h.cfg;
+  cfg.log_fd = cfg.listen_fd;
+  assert_int_equal(sc_server_run(&cfg, &st), -EEXIST);
+  assert_int_equal(st.accepted + st.closed + st.log_dropped, 0);
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    if (!limit_fds(0)) {
+      _exit(3);
+    }
+    _exit(sc_server_run(&h.cfg, &st) == -EMFILE ? 0 : 1);
+  }
+  assert_int_equal(wait_child(pid), 0);
+  h.memfd_log = false;
+  assert_int_equal(close(h.cfg.log_fd), 0);
+  assert_int_equal(close(h.cfg.listen_fd), 0);
+  assert_int_equal(close(h.stop[0]), 0);
+  assert_int_equal(close(h.stop[1]), 0);
+  assert_int_equal((int)sc_test_count_fds(NULL), fds_before);
+}
+
 /* ------------------------------------------------ over the fake kernel (sctest/fakekernel.h) */
 
 static const sc_fk_config fk_cfg = {.out_limit = 6, .recv_buf = 64, .log_buf = 65536};
@@ -871,6 +1259,13 @@ static void test_eof_flushes_through_short_writes(void **state) {
   sc_fk_result_free(&r);
 }
 
+/* ASan ends the process on an allocation it cannot make; test_setup_failures needs
+ * malloc's NULL, as the server gets it without ASan. */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void) {
+  return "allocator_may_return_null=1";
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_bad_config),
@@ -886,6 +1281,13 @@ int main(void) {
       cmocka_unit_test(test_log_socket_never_read),
       cmocka_unit_test(test_log_reader_gone),
       cmocka_unit_test(test_log_on_descriptor_zero),
+      cmocka_unit_test(test_signal_does_not_stop_loop),
+      cmocka_unit_test(test_unwatchable_client_rejected),
+      cmocka_unit_test(test_anonymous_peer_logged),
+      cmocka_unit_test(test_log_drain_survives_signal),
+      cmocka_unit_test(test_log_drain_reader_gone),
+      cmocka_unit_test(test_log_direct_refusing_at_stop),
+      cmocka_unit_test(test_setup_failures),
       cmocka_unit_test(test_accept_transient_errors_retried),
       cmocka_unit_test(test_accept_transient_burst),
       cmocka_unit_test(test_accept_fatal_error_returned),
