@@ -43,6 +43,7 @@
 #include "sockcheck/server.h"
 #include "sctest/fakekernel.h"
 #include "sctest/fds.h"
+#include "sctest/interrupt.h"
 
 #define IO_TIMEOUT_S 5
 #define JOIN_TIMEOUT_S 10
@@ -802,64 +803,23 @@ static unsigned long log_writes(faults *f) {
   return __atomic_load_n(&f->writes, __ATOMIC_ACQUIRE);
 }
 
-static volatile sig_atomic_t g_signals;
-
-static void on_signal(int sig) {
-  (void)sig;
-  g_signals = g_signals + 1;
-}
-
-/* SIGUSR1 runs on_signal, without SA_RESTART (poll and epoll_wait are never
- * restarted anyway: signal(7)). */
-static void catch_sigusr1(struct sigaction *old) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof(sa));
-  sa.sa_handler = on_signal;
-  assert_int_equal(sigemptyset(&sa.sa_mask), 0);
-  assert_int_equal(sigaction(SIGUSR1, &sa, old), 0);
-}
-
 #define OBSERVE_LIMIT_MS 5000
 
-/* Waits (bounded: OBSERVE_LIMIT_MS) until the server thread is in system call a or b,
- * as /proc/self/task/TID/syscall says (a thread in a system call is asleep in it or
- * about to be: a signal sent now interrupts it). */
+/* Waits (bounded) until the server thread is in system call a or b. Called once it has
+ * served a client, so its tid is set. */
 static void wait_in_syscall(harness *h, long a, long b) {
-  for (int ms = 0; ms < OBSERVE_LIMIT_MS; ms++) {
-    pid_t tid = __atomic_load_n(&h->tid, __ATOMIC_ACQUIRE);
-    if (tid != 0) {
-      char path[64];
-      (void)snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
-      int fd = open(path, O_RDONLY | O_CLOEXEC);
-      if (fd < 0) {
-        fail_msg("the server thread ended before it entered system call %ld or %ld", a, b);
-      }
-      char buf[256];
-      ssize_t n = read(fd, buf, sizeof(buf) - 1);
-      assert_int_equal(close(fd), 0);
-      if (n > 0) {
-        buf[n] = '\0';
-        char *end = NULL;
-        long nr = strtol(buf, &end, 10);
-        if (end != buf && (nr == a || nr == b)) {
-          return;
-        }
-      }
-    }
-    assert_int_equal(poll(NULL, 0, 1), 0);
+  pid_t tid = __atomic_load_n(&h->tid, __ATOMIC_ACQUIRE);
+  assert_true(tid > 0);
+  int r = sc_test_wait_in_syscall(tid, a, b, OBSERVE_LIMIT_MS);
+  if (r != 0) {
+    fail_msg("the server thread never entered system call %ld or %ld (%s)", a, b, sc_err_name(r));
   }
-  fail_msg("the server thread never entered system call %ld or %ld", a, b);
 }
 
-/* Interrupts the server thread's system call with SIGUSR1 and waits (bounded) until
- * the handler has run: the call has returned EINTR by then. */
+/* Interrupts the server thread's system call with SIGUSR1: it has returned EINTR once
+ * the handler has run. */
 static void interrupt_server(harness *h) {
-  sig_atomic_t before = g_signals;
-  assert_int_equal(pthread_kill(h->thread, SIGUSR1), 0);
-  for (int ms = 0; ms < OBSERVE_LIMIT_MS && g_signals == before; ms++) {
-    (void)poll(NULL, 0, 1); /* EINTR when the signal lands here instead: fine */
-  }
-  assert_true(g_signals != before);
+  assert_int_equal(sc_test_interrupt(h->thread, OBSERVE_LIMIT_MS), 0);
 }
 
 /* A signal handled while the loop waits in epoll_wait (EINTR) neither stops nor
@@ -867,7 +827,7 @@ static void interrupt_server(harness *h) {
 static void test_signal_does_not_stop_loop(void **state) {
   (void)state;
   struct sigaction old;
-  catch_sigusr1(&old);
+  assert_int_equal(sc_test_catch_sigusr1(&old), 0);
   harness h;
   configure(&h, 0, 0, 0);
   start(&h);
@@ -970,7 +930,7 @@ static size_t stop_with_log_queued(harness *h, faults *f, int lp[2], int *client
 static void test_log_drain_survives_signal(void **state) {
   (void)state;
   struct sigaction old;
-  catch_sigusr1(&old);
+  assert_int_equal(sc_test_catch_sigusr1(&old), 0);
   faults f;
   faults_init(&f);
   harness h;
