@@ -308,6 +308,8 @@ static void gather_never_reads_null(void **state) {
   struct iovec v[] = {IOV("ab", 2), IOV(NULL, 5), IOV("cd", 2)};
   char out[8];
   assert_int_equal(sc_iov_gather(v, 3, out, sizeof(out)), 2);
+  assert_int_equal(sc_iov_gather(NULL, 3, out, sizeof(out)), 0); /* no array: nothing read */
+  assert_int_equal(sc_iov_gather(v, 3, NULL, sizeof(out)), 0);
 }
 
 static void scatter_fills_in_order(void **state) {
@@ -337,6 +339,9 @@ static void scatter_never_writes_null(void **state) {
   char a[2];
   struct iovec v[] = {IOV(a, 2), IOV(NULL, 4)};
   assert_int_equal(sc_iov_scatter(v, 2, "0123456", 7), 2);
+  assert_int_equal(sc_iov_scatter(NULL, 2, "0123456", 7), 0); /* no array, no source: */
+  assert_int_equal(sc_iov_scatter(v, 2, NULL, 7), 0);         /* nothing written */
+  assert_memory_equal(a, "01", 2);
 }
 
 static void gather_scatter_round_trip(void **state) {

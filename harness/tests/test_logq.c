@@ -254,11 +254,32 @@ static void test_no_descriptor_is_off(void **state) {
   sc__logq_free(&q);
 }
 
+/* A line that fits the queue's free room only once the unwritten bytes move back to the
+ * start of the buffer is queued whole, after them, in order. */
+static void test_wrapped_room_is_reused(void **state) {
+  (void)state;
+  static const long r[] = {6, 0};
+  fake f;
+  sc_transport t;
+  sc__logq q;
+  setup(&f, &t, &q, SC__LOGQ_DIRECT, 16, r, 2);
+  push(&q, "aaaaaaaaa\n");
+  assert_int_equal(sc__logq_write(&q), 6); /* 4 bytes left, at offset 6 */
+  push(&q, "bbbbbbbbb\n");                 /* 10 more: fits 16 only from offset 0 */
+  assert_int_equal(q.len, 14);
+  assert_int_equal(q.dropped, 0);
+  drain(&q);
+  assert_int_equal(f.out_len, 20);
+  assert_memory_equal(f.out, "aaaaaaaaa\nbbbbbbbbb\n", 20);
+  sc__logq_free(&q);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_short_writes_keep_every_byte),
       cmocka_unit_test(test_eagain_loses_nothing),
       cmocka_unit_test(test_eintr_is_retried),
+      cmocka_unit_test(test_wrapped_room_is_reused),
       cmocka_unit_test(test_endless_eintr_is_bounded),
       cmocka_unit_test(test_failure_gives_up_and_counts),
       cmocka_unit_test(test_full_queue_drops_then_notices),

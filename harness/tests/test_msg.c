@@ -539,6 +539,25 @@ static void deadline_eintr_slow_calls_and_interrupted_waits(void **state) {
   assert_int_equal(f.now, SC_FAKE_EPOCH + 40);
 }
 
+/* A wait interrupted (EINTR) just as the deadline passes is not resumed: the call ends
+ * with -ETIMEDOUT, with nothing called after it. */
+static void deadline_interrupted_wait_at_the_deadline(void **state) {
+  (void)state;
+  struct iovec v[5];
+  struct msghdr m;
+  make_msg(&m, v);
+  const sc_fake_step again[] = {SC_FAKE_STEP_ERR(EAGAIN)};
+  const sc_fake_step waits[] = {SC_FAKE_SLOW(SC_FAKE_STEP_ERR(EINTR), 40)};
+  sc_fake f;
+  fake_setup(&f, again, 1);
+  sc_fake_script_waits(&f, waits, 1);
+  size_t sent = 9;
+  assert_int_equal(sc_send_all(&f.t, 3, &m, 0, 40, &sent), -ETIMEDOUT);
+  assert_int_equal(sent, 0);
+  assert_int_equal(f.ncalls, 2);
+  assert_int_equal(f.recs[1].timeout_ms, 40);
+}
+
 /* A wait that reports a timeout ends the call even if the clock says time is left, and a
  * failed wait's error is returned: nothing is called after either. */
 static void deadline_timed_out_or_failed_wait_ends_the_call(void **state) {
@@ -749,6 +768,7 @@ int main(void) {
       cmocka_unit_test(send_all_deadline_spans_eintr_and_waits),
       cmocka_unit_test(recv_fill_deadline_spans_eintr_and_waits),
       cmocka_unit_test(deadline_eintr_slow_calls_and_interrupted_waits),
+      cmocka_unit_test(deadline_interrupted_wait_at_the_deadline),
       cmocka_unit_test(deadline_timed_out_or_failed_wait_ends_the_call),
       cmocka_unit_test(deadline_none_without_timeout),
       cmocka_unit_test(deadline_monotonic_clock_when_now_ms_is_null),

@@ -26,11 +26,11 @@ int sc_iov_total(const struct iovec *iov, int cnt, size_t *total);
 int sc_iov_advance(struct iovec **iov, int *cnt, size_t n);
 
 /* Copies up to cap bytes gathered from iov[0..cnt) into dst; returns the count
- * copied. NULL bases are read only when their length is 0. */
+ * copied (0 if iov or dst is NULL). NULL bases are read only when their length is 0. */
 size_t sc_iov_gather(const struct iovec *iov, int cnt, void *dst, size_t cap);
 
 /* Scatters len bytes of src over iov[0..cnt) in order; returns the count placed
- * (less than len only when the iovecs are full). */
+ * (less than len only when the iovecs are full; 0 if iov or src is NULL). */
 size_t sc_iov_scatter(const struct iovec *iov, int cnt, const void *src, size_t len);
 
 #ifdef __cplusplus
