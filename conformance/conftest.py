@@ -4,10 +4,12 @@ import os
 import re
 import shlex
 import socket
+import subprocess
 
 import pytest
 
 import report_plugin
+import sc_kfacts
 import sc_probe
 import sc_proc
 
@@ -77,7 +79,43 @@ def pytest_configure(config):
     for bid in config.sc_exceptions:
         if bid not in ids:
             raise pytest.UsageError("exceptions.toml names unknown behaviour ID %r" % bid)
+    calibrate(config)
     config.pluginmanager.register(report_plugin.BehaviourReport(config), "sc_behaviour_report")
+
+
+_DESELECTED = []
+
+
+def pytest_deselected(items):
+    _DESELECTED.extend(items)
+
+
+def pytest_collection_finish(session):
+    """When tests were deselected (-k, -m, bundled_only), the probe batches run only the
+    selected tests' scripts (every worker computes the same set)."""
+    if not _DESELECTED:
+        return
+    used = set()
+    for item in session.items:
+        params = item.callspec.params.values() if hasattr(item, "callspec") else ()
+        for v in params:
+            used.add(v.text() if isinstance(v, sc_probe.Script) else v if isinstance(v, str) else None)
+    sc_probe.keep_only(used)
+
+
+def calibrate(config):
+    """The kernel facts (sc_kfacts.py): sockcheck-kfacts from the program directory, or from
+    this tree's build when the directory holds another implementation's programs."""
+    where = config.getoption("--bin-dir") or os.environ.get("SC_BIN_DIR") \
+        or os.path.join(ROOT, "build", "asan", "bin")
+    path = os.path.join(os.path.abspath(where), "sockcheck-kfacts")
+    if not os.access(path, os.X_OK):
+        path = os.path.join(ROOT, "build", "asan", "bin", "sockcheck-kfacts")
+    wrap = shlex.split(config.getoption("--probe-wrap") or "")
+    try:
+        sc_kfacts.load(path, wrap)
+    except (RuntimeError, OSError, ValueError, subprocess.TimeoutExpired) as e:
+        raise pytest.UsageError("kernel calibration: %s" % e)
 
 
 def pytest_collection_modifyitems(session, config, items):

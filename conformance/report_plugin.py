@@ -6,6 +6,8 @@ built from the reports alone and works under pytest-xdist (the controller
 writes it) and appears in --junitxml as properties."""
 import os
 
+import sc_kfacts
+
 
 class BehaviourReport:
     def __init__(self, config):
@@ -82,7 +84,8 @@ class BehaviourReport:
                 lines.append("| %s | %s | %d | %s |" % (bid, cell(promise), n, cell(result)))
             return "\n".join(lines) + "\n"
 
-        text = "# Conformance report\n\n"
+        text = "# Conformance report\n\nCalibrated on %s (sockcheck-kfacts; the expectations " \
+            "that differ between kernels within the spec follow these).\n\n" % sc_kfacts.summary()
         subjects = self.subjects()
         for judged in subjects:
             # Another implementation's verdict stands apart from the bundled one's.

@@ -34,6 +34,15 @@ def script(*steps):
     return text
 
 
+def keep_only(texts):
+    """Limits the batches to the registered scripts among texts (a run that selected some
+    tests runs only their scripts); registration order kept, numbers made contiguous again
+    (the shards are numbers modulo the worker count)."""
+    kept = [t for t in sorted(_REGISTRY, key=_REGISTRY.get) if t in texts]
+    _REGISTRY.clear()
+    _REGISTRY.update((t, i) for i, t in enumerate(kept))
+
+
 class ProbeError(AssertionError):
     pass
 

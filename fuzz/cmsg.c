@@ -53,6 +53,7 @@
 #include "sockcheck/msg.h"
 #include "sockcheck/pair.h"
 #include "sockcheck/transport.h"
+#include "sctest/kfacts.h"
 #include "support/check.h"
 #include "support/hooks.h"
 #include "sctest/seen.h"
@@ -110,6 +111,7 @@ static int g_pair[2] = {-1, -1};
 static int g_file[2] = {-1, -1};
 static struct stat g_file_st[2];
 static struct ucred g_self;
+static const sc_kfacts *g_kf; /* calibrated with g_self, before the first kernel case */
 
 size_t sc_fuzz_held_fds(void) {
   return (g_pair[0] >= 0 ? 2 : 0) + (g_file[0] >= 0 ? 2 : 0);
@@ -573,11 +575,17 @@ SC_NO_COVERAGE static void kernel_round_trip(const build_case *b, const unsigned
   size_t rec = 0;
   size_t idx = 0;
   bool creds = false;
+  size_t items = 0;
   int g;
   static int rfds[SC_CMSG_MAX_FDS];
   sc_cmsg_iter_init(&it, rcontrol, rm.msg_controllen);
   while ((g = sc_cmsg_next(&it, &item)) == 1) {
     if (item.level == SOL_SOCKET && item.type == SCM_CREDENTIALS) {
+      /* CRED-5 where the kernel puts the credentials first (calibrated: cred-order) */
+      SC_FUZZ_CHECK(items++ == 0 || sc_kfact(g_kf, SC_KF_CRED_ORDER) != SC_KF_CRED_FIRST,
+                    "CRED-5: credentials arrived after %zu other control message(s) (kernel fact "
+                    "cred-order=creds-first)",
+                    items - 1);
       struct ucred cr;
       SC_FUZZ_CHECK(sc_cmsg_creds(&item, &cr) == 0 && cr.pid == g_self.pid &&
                         cr.uid == g_self.uid && cr.gid == g_self.gid,
@@ -587,6 +595,7 @@ SC_NO_COVERAGE static void kernel_round_trip(const build_case *b, const unsigned
     }
     SC_FUZZ_CHECK(item.level == SOL_SOCKET && item.type == SCM_RIGHTS,
                   "unexpected control message level %d type %d", item.level, item.type);
+    items++;
     for (size_t i = 0; i + sizeof(int) <= item.len; i += sizeof(int), got++) {
       int fd;
       struct stat st;
@@ -632,6 +641,7 @@ SC_NO_COVERAGE static void check_build(const cmsg_case *c) {
   if (c->kernel) {
     open_pair();
     if (g_self.pid == 0) {
+      g_kf = sc_fuzz_kfacts();
       g_self.pid = getpid();
       g_self.uid = getuid();
       g_self.gid = getgid();

@@ -35,6 +35,16 @@ def coverage_line(path, commit, dirty):
     return f"lines {m.group(1)}%, branches {m.group(2)}% (`./sockcheck coverage` of this commit)"
 
 
+def kfacts_line(path):
+    """The calibrated facts this run's oracle and suite followed (sockcheck-kfacts, written
+    by this gate run: the gate removes its output directory first)."""
+    if not path or not os.path.exists(path):
+        return "calibrated facts: not measured"
+    line = open(path, encoding="utf-8", errors="replace").read().strip()
+    facts = line.split(": ", 1)[1] if line.startswith("kernel ") and ": " in line else line
+    return "calibrated facts: " + facts
+
+
 def findings(out):
     """(target, path) of every file the fuzz stage saved under OUT/crashes/<target>/."""
     root = os.path.join(out, "crashes")
@@ -50,7 +60,7 @@ def findings(out):
 
 def main():
     ap = argparse.ArgumentParser(prog="gate_report.py")
-    for opt in ("--out", "--commit", "--server-cmd", "--coverage"):
+    for opt in ("--out", "--commit", "--server-cmd", "--coverage", "--kfacts"):
         ap.add_argument(opt, default="")
     for opt in ("--secs", "--wall", "--dirty"):
         ap.add_argument(opt, type=int, required=True)
@@ -84,7 +94,7 @@ def main():
              f"- commit: {tree}",
              f"- server under test: `{args.server_cmd}`" if args.server_cmd
              else "- server under test: the bundled sockcheck-ok-server",
-             f"- kernel: {platform.release()}",
+             f"- kernel: {platform.release()}; {kfacts_line(args.kfacts)}",
              f"- fuzz budget: {args.secs} s" + (" (skipped)" if args.secs == 0 else ""),
              f"- product library coverage: {coverage_line(args.coverage, args.commit, args.dirty)}",
              f"- wall time: {args.wall} s; "

@@ -22,6 +22,12 @@ void sc_fuzz_fail(const char *file, int line, const char *fmt, ...)
     }                                                \
   } while (0)
 
+/* The calibrated kernel facts (sctest/kfacts.h) for a target whose checks follow them:
+ * measured here, in LLVMFuzzerInitialize (before descriptors are counted). A fact outside the
+ * spec's set is reported on stderr as a FINDING; the rules then check the spec's answer, so
+ * every input that meets that behaviour fails too. */
+const struct sc_kfacts *sc_fuzz_kfacts(void);
+
 /* Every target defines this: prints the input as the target decodes it, in
  * readable text (used by `./sockcheck decode` and `repro`). Returns 0, or -1 if
  * writing failed. Must accept any byte string, like the target itself. */

@@ -1,10 +1,13 @@
 /* The oracle: predicts each layout op's outcome on a model of the pair. Every
  * rule comment names the behaviour ID it enforces (count them per ID with grep). Check
- * orders were measured on Linux 6.18 with probes (kernel = reference):
+ * orders were measured on Linux 6.18 with probes (kernel = reference); where kernels may
+ * differ within the spec (KFACT in a rule comment) the rule follows the calibrated fact:
  *   stream:    cmsg (EBADF/EINVAL) > name (EISCONN) > SEND_SHUTDOWN (EPIPE) > EFAULT
  *   dgram:     cmsg > name (EINVAL) > size (EMSGSIZE) > own SHUT_WR (EPIPE) > EFAULT
- *              > peer closed (ECONNREFUSED once, then ENOTCONN) > peer SHUT_RD (EPIPE)
- *   seqpacket: pending ECONNRESET > cmsg > size > SEND_SHUTDOWN (EPIPE) > EFAULT
+ *              > peer closed (ECONNREFUSED once, then ENOTCONN: KFACT dgram-peerclose)
+ *              > peer SHUT_RD (EPIPE)
+ *   seqpacket: pending ECONNRESET (or after size: KFACT seqpacket-reset-order) > cmsg
+ *              > size > SEND_SHUTDOWN (EPIPE) > EFAULT
  *   udp:       length > 65535 > name (EINVAL) > cmsg (EINVAL; SCM_RIGHTS ignored)
  *              > payload > 65507 (EMSGSIZE) > own SHUT_WR
  *              (EPIPE) > EFAULT; ECONNREFUSED may come at any call once the peer closed. */
@@ -20,6 +23,7 @@
 #include "sctest/nocov.h"
 
 SC_NO_COVERAGE void sc_oracle_init(sc_oracle *m, unsigned kind, bool nonblock) {
+  m->kf = sc_kfacts_get();
   m->kind = (uint8_t)(kind % SC_LAYOUT_KIND_COUNT);
   m->nonblock = nonblock ? 1 : 0;
   for (unsigned e = 0; e < 2; e++) {
@@ -58,6 +62,10 @@ SC_NO_COVERAGE static void succeed(sc_oracle_expect *ex, ssize_t ret, const char
   if (ex->nerr == 0) {
     ex->rule = rule;
   }
+}
+
+static bool kfact_is(const sc_oracle *m, sc_kfact_id id, int answer) {
+  return sc_kfact(m->kf, id) == answer;
 }
 
 static bool is_unix(const sc_oracle *m) {
@@ -135,9 +143,10 @@ static void predict_send(const sc_oracle *m, const sc_layout_op *op, sc_oracle_e
     return;
   }
 
-  if (m->kind == SC_LAYOUT_SEQPACKET && m->reset[e]) {
+  bool reset_first = kfact_is(m, SC_KF_SEQPACKET_RESET_ORDER, SC_KF_RESET_FIRST);
+  if (m->kind == SC_LAYOUT_SEQPACKET && m->reset[e] && reset_first) {
     /* RULE X-PEERCLOSE: seqpacket peer closed with unread data: the pending ECONNRESET
-     * is reported once, before any other check (measured: before EMSGSIZE) */
+     * is reported once, before any other check (KFACT seqpacket-reset-order=reset-first) */
     fail(ex, ECONNRESET, "X-PEERCLOSE");
     return;
   }
@@ -212,6 +221,12 @@ static void predict_send(const sc_oracle *m, const sc_layout_op *op, sc_oracle_e
        * (measured) */
       if (total > SC_ORACLE_UNIX_DGRAM_MAX) {
         fail(ex, EMSGSIZE, "X-DGRAMBIG"); /* RULE X-DGRAMBIG: seqpacket record over SO_SNDBUF-32 */
+        return;
+      }
+      if (m->reset[e]) {
+        /* RULE X-PEERCLOSE: the pending ECONNRESET after the cmsg and size checks
+         * (KFACT seqpacket-reset-order=after-checks) */
+        fail(ex, ECONNRESET, "X-PEERCLOSE");
         return;
       }
       if (m->wr_shut[e]) {
@@ -303,10 +318,10 @@ static void read_stream(const sc_oracle *m, unsigned e, const sc_layout_op *op, 
       fds = c->nfds; /* RULE SEND-4: descriptors arrive with the bytes of their send */
       break;
     }
-    if (op->flags & MSG_PEEK) {
-      /* RULE SEND-4: measured on 6.18: a stream MSG_PEEK keeps walking the queue after
-       * its buffer is full (0-byte chunks) and dups the descriptors of the first send
-       * that carries some, wherever it is */
+    if ((op->flags & MSG_PEEK) && kfact_is(m, SC_KF_STREAM_PEEK_FDS, SC_KF_PEEK_WALKS)) {
+      /* RULE SEND-4: a stream MSG_PEEK keeps walking the queue after its buffer is full
+       * (0-byte chunks) and dups the descriptors of the first send that carries some,
+       * wherever it is (KFACT stream-peek-fds=walks, measured on 6.18) */
       continue;
     }
     if (take < avail || copied == room) {
@@ -407,9 +422,9 @@ static void predict_recv(const sc_oracle *m, const sc_layout_op *op, sc_oracle_e
   /* RULE X-CLOEXEC: installed descriptors are close-on-exec exactly when
    * MSG_CMSG_CLOEXEC is given (the target checks F_GETFD on each) */
   ex->cloexec = (op->flags & MSG_CMSG_CLOEXEC) != 0;
-  if (ex->ok) {
+  if (ex->ok && kfact_is(m, SC_KF_CLOEXEC_ECHO, SC_KF_ECHO_ECHOED)) {
     /* RULE X-FLAGS: msg_flags is set afresh; recvmsg(2) echoes MSG_CMSG_CLOEXEC into it
-     * (measured: the kernel starts msg_flags from flags & MSG_CMSG_CLOEXEC) */
+     * (KFACT cloexec-echo=echoed: the kernel starts msg_flags from flags & MSG_CMSG_CLOEXEC) */
     ex->msg_flags |= op->flags & MSG_CMSG_CLOEXEC;
   }
   if (m->nonblock || (op->flags & MSG_DONTWAIT)) {
@@ -523,9 +538,11 @@ static void commit_send(sc_oracle *m, const sc_layout_op *op, ssize_t ret, size_
   unsigned e = op->end;
   unsigned p = e ^ 1u;
   unsigned nfds = (is_unix(m) && op->ctl == SC_CTL_RIGHTS) ? op->nfds : 0;
-  if (ret == SC_ERR(ECONNREFUSED) && m->kind == SC_LAYOUT_DGRAM) {
-    /* RULE X-PEERCLOSE: measured: the ECONNREFUSED send disconnects the dgram socket
-     * and purges its own receive queue (unix_dgram_disconnected): queued messages are lost */
+  if (ret == SC_ERR(ECONNREFUSED) && m->kind == SC_LAYOUT_DGRAM &&
+      kfact_is(m, SC_KF_DGRAM_PEERCLOSE, SC_KF_PEERCLOSE_REFUSED_ONCE)) {
+    /* RULE X-PEERCLOSE: the ECONNREFUSED send disconnects the dgram socket and purges its
+     * own receive queue (unix_dgram_disconnected): queued messages are lost, later sends
+     * give ENOTCONN (KFACT dgram-peerclose=refused-once; refused-always keeps the peer) */
     m->peer_gone[e] = 2;
     m->q[e].count = 0;
     m->q[e].head = 0;
@@ -603,10 +620,11 @@ void sc_oracle_commit(sc_oracle *m, const sc_layout_op *op, const sc_oracle_expe
     case SC_OP_CLOSE:
       if (!m->closed[p]) {
         if (is_connected_kind(m)) {
-          if (sc_oracle_queued_bytes(m, e) > 0 || sc_oracle_queued_msgs(m, e) >= 2) {
+          size_t records = kfact_is(m, SC_KF_SEQPACKET_EMPTY_RESET, SC_KF_EMPTY_RESET_ANY) ? 1 : 2;
+          if (sc_oracle_queued_bytes(m, e) > 0 || sc_oracle_queued_msgs(m, e) >= records) {
             /* RULE X-PEERCLOSE: closed with unread data: the peer sees ECONNRESET once.
-             * Measured on 6.18: one unread zero-length seqpacket record alone does not
-             * count, two or more do. */
+             * One unread zero-length seqpacket record alone does not count, two or more do
+             * (KFACT seqpacket-empty-reset=needs-two, measured on 6.18). */
             m->reset[p] = true;
           }
           m->rd_shut[p] = true;

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "sctest/kfacts.h"
 #include "sctest/layout.h"
 #include "sctest/oracle.h"
 
@@ -398,6 +399,80 @@ static void peer_thread_rules(void **state) {
   assert_false(sc_oracle_peer_serves(&g_m, &s));
 }
 
+/* Kernel calibration (sctest/kfacts.h): the rules that depend on a kernel fact predict each
+ * answer's behaviour when the model is given facts with that answer (docs/kernel-facts.md). */
+static sc_kfacts g_kf;
+
+static void init_with(unsigned kind, sc_kfact_id id, int answer) {
+  g_kf = *sc_kfacts_get();
+  g_kf.answer[id] = answer;
+  sc_oracle_init(&g_m, kind, true);
+  g_m.kf = &g_kf;
+}
+
+static void follows_kernel_facts(void **state) {
+  (void)state;
+  sc_layout_op close1 = op_simple(SC_OP_CLOSE, 1, 0);
+  sc_layout_op s1 = op_send(0, 1);
+  sc_oracle_expect ex;
+  /* X-PEERCLOSE, dgram-peerclose: ECONNREFUSED, then ENOTCONN or ECONNREFUSED again */
+  for (int a = 0; a < 2; a++) {
+    init_with(SC_LAYOUT_DGRAM, SC_KF_DGRAM_PEERCLOSE, a);
+    step(&close1);
+    ex = step(&s1);
+    assert_err(&ex, ECONNREFUSED);
+    ex = step(&s1);
+    assert_err(&ex, a == SC_KF_PEERCLOSE_REFUSED_ONCE ? ENOTCONN : ECONNREFUSED);
+  }
+  /* X-PEERCLOSE, seqpacket-reset-order: an oversized record with a reset pending */
+  sc_layout_op big = op_send(0, 60000);
+  big.iov.count = 4; /* 240000 > SC_ORACLE_UNIX_DGRAM_MAX */
+  for (int a = 0; a < 2; a++) {
+    init_with(SC_LAYOUT_SEQPACKET, SC_KF_SEQPACKET_RESET_ORDER, a);
+    step(&s1);
+    step(&close1);
+    ex = step(&big);
+    assert_err(&ex, a == SC_KF_RESET_FIRST ? ECONNRESET : EMSGSIZE);
+  }
+  /* X-PEERCLOSE, seqpacket-empty-reset: the peer closed with one empty record unread */
+  sc_layout_op empty = op_send(0, 0);
+  sc_layout_op r0 = op_recv(0, 8, 0);
+  for (int a = 0; a < 2; a++) {
+    init_with(SC_LAYOUT_SEQPACKET, SC_KF_SEQPACKET_EMPTY_RESET, a);
+    step(&empty);
+    step(&close1);
+    ex = step(&r0);
+    if (a == SC_KF_EMPTY_RESET_ANY) {
+      assert_err(&ex, ECONNRESET);
+    } else {
+      assert_ok(&ex, 0, 0); /* end of file */
+    }
+  }
+  /* RECV-4 / X-FLAGS, cloexec-echo: MSG_CMSG_CLOEXEC back in msg_flags or not */
+  sc_layout_op r1 = op_recv(1, 8, MSG_CMSG_CLOEXEC);
+  for (int a = 0; a < 2; a++) {
+    init_with(SC_LAYOUT_STREAM, SC_KF_CLOEXEC_ECHO, a);
+    step(&s1);
+    ex = step(&r1);
+    assert_ok(&ex, 1, a == SC_KF_ECHO_ECHOED ? MSG_CMSG_CLOEXEC : 0);
+  }
+  /* SEND-4, stream-peek-fds: a 1-byte MSG_PEEK before a send that carries a descriptor */
+  sc_layout_op with_fd = op_send(0, 1);
+  with_fd.ctl = SC_CTL_RIGHTS;
+  with_fd.nfds = 1;
+  sc_layout_op peek = op_recv(1, 1, MSG_PEEK);
+  peek.ctl_len = 64;
+  for (int a = 0; a < 2; a++) {
+    init_with(SC_LAYOUT_STREAM, SC_KF_STREAM_PEEK_FDS, a);
+    step(&s1);
+    step(&with_fd);
+    ex = step(&peek);
+    assert_true(ex.ok);
+    assert_int_equal(ex.ret, 1);
+    assert_int_equal(ex.nfds_installed, a == SC_KF_PEEK_WALKS ? 1 : 0);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(iov_max),
@@ -417,6 +492,7 @@ int main(void) {
       cmocka_unit_test(msg_name),
       cmocka_unit_test(flags_afresh),
       cmocka_unit_test(peer_thread_rules),
+      cmocka_unit_test(follows_kernel_facts),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,9 @@
  * from documented and measured Linux semantics (BEHAVIOURS.md), what each
  * layout op returns. Where Linux allows several outcomes the prediction is a
  * set. Use: predict, perform the call, sc_oracle_allows, then commit the
- * observed outcome so the model follows the kernel. No allocation, no syscalls. */
+ * observed outcome so the model follows the kernel. Where kernels differ within the spec, the
+ * rules follow the calibrated facts (sctest/kfacts.h). No allocation; no syscalls after the
+ * first sc_oracle_init (which calibrates). */
 #ifndef SOCKCHECK_ORACLE_H
 #define SOCKCHECK_ORACLE_H
 
@@ -13,6 +15,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include "sctest/kfacts.h"
 #include "sctest/layout.h"
 
 #ifdef __cplusplus
@@ -44,8 +47,9 @@ typedef struct sc_oracle_queue {
 } sc_oracle_queue;
 
 typedef struct sc_oracle {
-  uint8_t kind;     /* sc_layout_kind */
-  uint8_t nonblock; /* both ends O_NONBLOCK */
+  const sc_kfacts *kf; /* the kernel's calibrated facts the kernel-dependent rules follow */
+  uint8_t kind;        /* sc_layout_kind */
+  uint8_t nonblock;    /* both ends O_NONBLOCK */
   bool closed[2];
   bool rd_shut[2];      /* RCV_SHUTDOWN (stream/seqpacket: includes what the peer's calls set) */
   bool wr_shut[2];      /* SEND_SHUTDOWN (likewise) */
@@ -75,7 +79,8 @@ typedef struct sc_oracle_expect {
   const char *rule;       /* behaviour ID of the deciding rule */
 } sc_oracle_expect;
 
-/* Starts a model of a fresh, empty, connected pair of `kind`. */
+/* Starts a model of a fresh, empty, connected pair of `kind`, following the process's
+ * calibrated kernel facts (sc_kfacts_get; a test may point m->kf at other facts). */
 void sc_oracle_init(sc_oracle *m, unsigned kind, bool nonblock);
 
 /* Predicts op's outcome from the model's state. The model is not changed. */
