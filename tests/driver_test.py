@@ -457,3 +457,95 @@ def test_interrupting_the_driver_stops_the_stage_and_leaves_no_process(proj, tmp
     assert not alive, "the stage's setsid child outlived the interrupted driver"
     assert p.returncode != 0 and secs < 20, (p.returncode, secs, out, err)
     assert "stage lint interrupted" in err and "== [unit]" not in out, (out, err)
+
+
+# ---------------------------------------------------------------- coverage (real build)
+
+COVERAGE_LINE = re.compile(r"^coverage \(product library, harness/src\): lines ([0-9.]+)% branches ([0-9.]+)%",
+                           re.M)
+ROW = re.compile(r"^\| (\S+) \| (\d+)/(\d+) \| ([0-9.]+) \| (\d+)/(\d+) \| ([0-9.]+) \|$", re.M)
+
+
+def source_copy(dest):
+    """A scratch copy at dest of the tree's files as git lists them (tracked and new), less
+    build/ and corpus/, with the driver under test as ./sockcheck."""
+    r = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, stdout=subprocess.PIPE,
+                       text=True, check=True, timeout=60)
+    for rel in r.stdout.splitlines():
+        src = os.path.join(ROOT, rel)
+        if rel.startswith(("build/", "corpus/")) or not os.path.isfile(src):
+            continue
+        os.makedirs(os.path.dirname(os.path.join(dest, rel)), exist_ok=True)
+        shutil.copy2(src, os.path.join(dest, rel))
+    shutil.copy2(DRIVER, os.path.join(dest, "sockcheck"))
+    return dest
+
+
+def coverage_run(root, *args, timeout):
+    p = subprocess.run(["bash", os.path.join(root, "sockcheck"), "coverage", *args], cwd=root,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace",
+                       timeout=timeout, start_new_session=True)
+    return p.returncode, p.stdout, p.stderr
+
+
+def coverage_table(root, out):
+    """{file: (lines covered, lines, branches covered, branches)} of build/coverage/files.md,
+    checked against itself (the total is the sum of the rows), the printed figure and
+    summary.txt."""
+    table = open(os.path.join(root, "build/coverage/files.md")).read()
+    rows = {m.group(1): tuple(int(m.group(i)) for i in (2, 3, 5, 6)) for m in ROW.finditer(table)}
+    total = rows.pop("**total**")
+    assert total == tuple(sum(r[i] for r in rows.values()) for i in range(4)), table
+    product = sorted(f"harness/src/{f}" for f in os.listdir(os.path.join(root, "harness/src")) if f.endswith(".c"))
+    assert sorted(rows) == product, f"not one row per product file:\n{table}"
+    lines, branches = f"{100.0 * total[0] / total[1]:.1f}", f"{100.0 * total[2] / total[3]:.1f}"
+    m = COVERAGE_LINE.search(out)
+    assert m and m.groups() == (lines, branches), f"printed figure vs table {lines}/{branches}:\n{out}"
+    summary = open(os.path.join(root, "build/coverage/summary.txt")).read()
+    assert summary.startswith(f"lines {lines}% branches {branches}%\n"), summary
+    html = os.path.join(root, "build/coverage/html")
+    assert "addr.c" in open(os.path.join(html, "index.html")).read()
+    assert os.path.isfile(os.path.join(html, "coverage", root.lstrip("/"), "harness/src/addr.c.html"))
+    return rows, summary
+
+
+def test_coverage_reports_what_ran_and_a_failed_build_leaves_no_report(tmp_path):
+    """The real command on a scratch copy of the tree (coverage build, ctest, llvm-profdata,
+    llvm-cov), limited with --unit-only so it costs a library and two or three unit tests."""
+    root = source_copy(str(tmp_path / "src"))
+    rc, out, err = coverage_run(root, "--unit-only", "test_addr", timeout=400)
+    assert rc == 0, (out, err)
+    a, summary = coverage_table(root, out)
+    assert "scope unit test_addr" in summary, summary
+    # addr.c ran; server.c and iov.c are in the table but test_addr never executes them
+    assert a["harness/src/addr.c"][0] > 0.8 * a["harness/src/addr.c"][1], a
+    assert a["harness/src/server.c"][0] == 0 and a["harness/src/iov.c"][0] == 0, a
+
+    stale = os.path.join(root, "build/coverage/html/stale.html")
+    open(stale, "w").write("from an earlier run")
+    rc, out, err = coverage_run(root, "--unit-only", "test_iov,test_error", timeout=200)
+    assert rc == 0, (out, err)
+    b, summary = coverage_table(root, out)
+    assert not os.path.exists(stale), "the earlier report was not removed"
+    # the figures follow what ran: iov.c up from nothing, addr.c down to nothing
+    assert b["harness/src/iov.c"][0] > 0.8 * b["harness/src/iov.c"][1], b
+    assert b["harness/src/addr.c"][0] == 0 and b["harness/src/error.c"][0] > 0, b
+
+    with open(os.path.join(root, "harness/src/addr.c"), "a") as f:
+        f.write("int sc__broken(void) { return no_such_name; }\n")
+    rc, out, err = coverage_run(root, "--unit-only", "test_addr", timeout=200)
+    lines = [x for x in err.splitlines() if x.strip()]
+    assert rc == 1 and len(lines) == 1 and "coverage build failed" in lines[0], (rc, out, err)
+    for rel in ("summary.txt", "files.md", "html"):
+        assert not os.path.exists(os.path.join(root, "build/coverage", rel)), f"a stale {rel} is left"
+
+
+def test_gate_report_never_quotes_a_partial_coverage_run(tmp_path):
+    head = "0123456789abcdef0123456789abcdef01234567"
+    summary = tmp_path / "summary.txt"
+    summary.write_text(f"lines 40.0% branches 30.0%\ncommit {head}\nscope unit test_addr\n")
+    r = subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "tools", "gate_report.py"), "--out", str(tmp_path),
+                        "--secs", "1", "--wall", "1", "--commit", head, "--dirty", "0", "--coverage", str(summary),
+                        "--", "pass|fuzz|1"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
+    report = (tmp_path / "report.md").read_text()
+    assert "40.0%" not in report and "partial run" in report, r.stdout + report
