@@ -125,9 +125,10 @@ def make_project(tmp_path):
     shutil.copytree(os.path.join(ROOT, "tools"), root / "tools",
                     ignore=shutil.ignore_patterns("__pycache__"))
     (root / "fuzz" / "tools").mkdir(parents=True)
-    for f in ("options.sh", "triage.py"):
+    for f in ("options.sh", "triage.py", "mutants.py"):
         if os.path.exists(os.path.join(ROOT, "fuzz", "tools", f)):
             shutil.copy(os.path.join(ROOT, "fuzz", "tools", f), root / "fuzz" / "tools" / f)
+    shutil.copy(os.path.join(ROOT, "fuzz", "fuzzrun.py"), root / "fuzz" / "fuzzrun.py")
     for f in os.listdir(os.path.join(ROOT, "fuzz")):
         if f.endswith((".options", ".dict")):
             shutil.copy(os.path.join(ROOT, "fuzz", f), root / "fuzz" / f)
@@ -377,6 +378,65 @@ def test_a_stage_that_leaves_a_process_fails(proj, tmp_path):
         os.kill(escaped, signal.SIGKILL)
     assert not alive, "the process the stage left is still running"
     assert rc == 1 and "stage lint left 1 process(es) running" in err, (out, err)
+
+
+# ---------------------------------------------------------------- mutants
+
+def _proc_pgid(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[2])
+    except OSError:
+        return None
+
+
+@pytest.mark.parametrize("how", ["SIGTERM to its pid", "Ctrl-C to its group"])
+def test_killing_mutants_mid_run_leaves_no_process(proj, tmp_path, how):
+    """A mutant's own unit test (the ctest stand-in) hangs, with a child in its own session;
+    mutants is stopped then and every process it started must be gone."""
+    proj.write("harness/src/fake.c", b"int sc_fake(int a)\n{\n  return a + 1;\n}\n")
+    proj.write("harness/tests/test_fake.c", b"int main(void) { return 0; }\n")
+    pids = tmp_path / "ctest.pids"
+    hang = (f"echo $$ >> {pids}; setsid sleep 285 & echo $! >> {pids}; sleep 284 & echo $! >> {pids}; "
+            "wait")
+    env = dict(proj.env, FAKE_RUN_CTEST=hang)
+    p = subprocess.Popen(["bash", proj.path("sockcheck"), "mutants", "--n", "1", "--fuzz-runs", "0"],
+                         cwd=proj.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    started = []
+    try:
+        deadline = time.monotonic() + 60
+        while len(started) < 3 and time.monotonic() < deadline and p.poll() is None:
+            time.sleep(0.05)
+            started = [int(x) for x in pids.read_text().split()] if pids.exists() else []
+            started = started if len(started) == 3 else []
+        assert len(started) == 3, f"the mutant's unit test never started: {p.poll()}"
+        stub_pgid = _proc_pgid(started[0])
+        assert stub_pgid not in (None, p.pid), "the stage's command is not in a session of its own"
+        t0 = time.monotonic()
+        if how.startswith("SIGTERM"):
+            os.kill(p.pid, signal.SIGTERM)
+        else:
+            os.killpg(p.pid, signal.SIGINT)
+        out, err = p.communicate(timeout=40)
+        secs = time.monotonic() - t0
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
+    markers = [b"stubs/ctest", b"sleep\x00285", b"sleep\x00284"]
+    alive = [pid for pid, mk in zip(started, markers) if _pid_alive(pid, mk)]
+    for pid in alive:
+        os.kill(pid, signal.SIGKILL)
+    assert not alive, f"processes of the stopped mutants run survived: {alive} ({out}{err})"
+    try:
+        os.killpg(stub_pgid, 0)
+        group_left = True
+    except ProcessLookupError:
+        group_left = False
+    assert not group_left, f"process group {stub_pgid} outlived mutants"
+    assert p.returncode != 0 and secs < 30, (p.returncode, secs, out, err)
+    assert "mutants: stopped by signal" in err, err
 
 
 # ---------------------------------------------------------------- gate
