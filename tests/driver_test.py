@@ -380,6 +380,48 @@ def test_a_stage_that_leaves_a_process_fails(proj, tmp_path):
     assert rc == 1 and "stage lint left 1 process(es) running" in err, (out, err)
 
 
+# ---------------------------------------------------------------- documented commands
+
+DOCUMENTED = re.compile(r"\./sockcheck ([a-z][a-z_-]*)(?: ((?:[a-z]+\\?\|)+[a-z]+))?")
+
+
+def documented_commands():
+    """Every `./sockcheck CMD` of README.md and docs/driver.md, and bench's alternatives
+    (`bench fuzz|server|bite|all`) as (CMD, SUB)."""
+    found = {}
+    for rel in ("README.md", "docs/driver.md"):
+        with open(os.path.join(ROOT, rel)) as f:
+            for m in DOCUMENTED.finditer(f.read()):
+                found.setdefault((m.group(1),), rel)
+                for sub in (m.group(2) or "").replace("\\", "").split("|"):
+                    if sub:
+                        found.setdefault((m.group(1), sub), rel)
+    return found
+
+
+def test_every_documented_command_exists(proj):
+    """A merge that loses a subcommand (bench bite and mutants were lost once) fails here:
+    each documented command's --help exits 0 with its usage, and the driver's usage lists it;
+    what is not a command is a one-line usage error (exit 2)."""
+    for rel in ("bench/bench_fuzz.sh", "bench/bench_server.py", "fuzz/tools/bench_bite.py"):
+        shutil.copy(os.path.join(ROOT, rel), proj.write(rel, b""))
+    docs = documented_commands()
+    assert len({c[0] for c in docs}) >= 8, f"README.md's command table was not found: {docs}"
+    rc, usage, err, _ = proj.run("--help", timeout=30)
+    assert rc == 0 and usage, (rc, usage, err)
+    problems = []
+    for cmd, rel in sorted(docs.items()):
+        rc, out, err, _ = proj.run(*cmd, "--help", timeout=60)
+        if rc != 0 or not out.strip() or "unknown" in err:
+            problems.append(f"{' '.join(cmd)} (in {rel}): --help exit {rc}, stderr {err.strip()[:200]!r}")
+        if len(cmd) == 1 and f"./sockcheck {cmd[0]}" not in usage:
+            problems.append(f"{cmd[0]} (in {rel}) is missing from ./sockcheck --help")
+    assert not problems, "\n".join(problems)
+    for bad in (["no-such-command"], ["bench", "no-such-bench"], ["lint", "extra"]):
+        rc, out, err, _ = proj.run(*bad, timeout=30)
+        one_line_usage_error(rc, err)
+
+
 # ---------------------------------------------------------------- mutants
 
 def _proc_pgid(pid):
