@@ -23,7 +23,8 @@ test), replay (every corpus and regression), conformance (pytest), fuzz (the tar
 drive the mutated file, -seed=1, -runs=--fuzz-runs). A stage after the module's own test
 that fails is run again: it kills the mutant only if it fails twice (a pass the second time
 is reported as flaky). A mutant's stages share --timeout seconds; a timeout counts as
-killed.
+killed. Every command runs under tools/stage.py (its own session, the mutant's time left as its
+budget): a timeout, or a signal that stops this tool, kills that command's whole tree.
 Exit: 0 if no mutant survived, 1 if some did, 2 on usage errors.
 """
 import argparse
@@ -265,11 +266,14 @@ class Runner:
         self.log.write(f"$ {' '.join(cmd)}\n")
         self.log.flush()
         with tempfile.TemporaryFile() as out:
-            p = subprocess.Popen([sys.executable, STAGE, "mutant", str(left), "--", *cmd],
-                                 cwd=cwd or ROOT, stdout=out, stderr=subprocess.STDOUT)
+            p = None
             try:
+                p = subprocess.Popen([sys.executable, STAGE, "mutant", str(left), "--", *cmd],
+                                     cwd=cwd or ROOT, stdout=out, stderr=subprocess.STDOUT)
                 p.wait(timeout=left + STAGE_GRACE)
             except (Interrupted, subprocess.TimeoutExpired) as e:
+                if p is None:
+                    raise
                 p.send_signal(signal.SIGTERM)  # the runner stops its session and dies of it
                 try:
                     p.wait(timeout=STAGE_GRACE)
