@@ -125,9 +125,10 @@ def make_project(tmp_path):
     shutil.copytree(os.path.join(ROOT, "tools"), root / "tools",
                     ignore=shutil.ignore_patterns("__pycache__"))
     (root / "fuzz" / "tools").mkdir(parents=True)
-    for f in ("options.sh", "triage.py"):
+    for f in ("options.sh", "triage.py", "mutants.py"):
         if os.path.exists(os.path.join(ROOT, "fuzz", "tools", f)):
             shutil.copy(os.path.join(ROOT, "fuzz", "tools", f), root / "fuzz" / "tools" / f)
+    shutil.copy(os.path.join(ROOT, "fuzz", "fuzzrun.py"), root / "fuzz" / "fuzzrun.py")
     for f in os.listdir(os.path.join(ROOT, "fuzz")):
         if f.endswith((".options", ".dict")):
             shutil.copy(os.path.join(ROOT, "fuzz", f), root / "fuzz" / f)
@@ -379,6 +380,107 @@ def test_a_stage_that_leaves_a_process_fails(proj, tmp_path):
     assert rc == 1 and "stage lint left 1 process(es) running" in err, (out, err)
 
 
+# ---------------------------------------------------------------- documented commands
+
+DOCUMENTED = re.compile(r"\./sockcheck ([a-z][a-z_-]*)(?: ((?:[a-z]+\\?\|)+[a-z]+))?")
+
+
+def documented_commands():
+    """Every `./sockcheck CMD` of README.md and docs/driver.md, and bench's alternatives
+    (`bench fuzz|server|bite|all`) as (CMD, SUB)."""
+    found = {}
+    for rel in ("README.md", "docs/driver.md"):
+        with open(os.path.join(ROOT, rel)) as f:
+            for m in DOCUMENTED.finditer(f.read()):
+                found.setdefault((m.group(1),), rel)
+                for sub in (m.group(2) or "").replace("\\", "").split("|"):
+                    if sub:
+                        found.setdefault((m.group(1), sub), rel)
+    return found
+
+
+def test_every_documented_command_exists(proj):
+    """A merge that loses a subcommand (bench bite and mutants were lost once) fails here:
+    each documented command's --help exits 0 with its usage, and the driver's usage lists it;
+    what is not a command is a one-line usage error (exit 2)."""
+    for rel in ("bench/bench_fuzz.sh", "bench/bench_server.py", "fuzz/tools/bench_bite.py"):
+        shutil.copy(os.path.join(ROOT, rel), proj.write(rel, b""))
+    docs = documented_commands()
+    assert len({c[0] for c in docs}) >= 8, f"README.md's command table was not found: {docs}"
+    rc, usage, err, _ = proj.run("--help", timeout=30)
+    assert rc == 0 and usage, (rc, usage, err)
+    problems = []
+    for cmd, rel in sorted(docs.items()):
+        rc, out, err, _ = proj.run(*cmd, "--help", timeout=60)
+        if rc != 0 or not out.strip() or "unknown" in err:
+            problems.append(f"{' '.join(cmd)} (in {rel}): --help exit {rc}, stderr {err.strip()[:200]!r}")
+        if len(cmd) == 1 and f"./sockcheck {cmd[0]}" not in usage:
+            problems.append(f"{cmd[0]} (in {rel}) is missing from ./sockcheck --help")
+    assert not problems, "\n".join(problems)
+    for bad in (["no-such-command"], ["bench", "no-such-bench"], ["lint", "extra"]):
+        rc, out, err, _ = proj.run(*bad, timeout=30)
+        one_line_usage_error(rc, err)
+
+
+# ---------------------------------------------------------------- mutants
+
+def _proc_pgid(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[2])
+    except OSError:
+        return None
+
+
+@pytest.mark.parametrize("how", ["SIGTERM to its pid", "Ctrl-C to its group"])
+def test_killing_mutants_mid_run_leaves_no_process(proj, tmp_path, how):
+    """A mutant's own unit test (the ctest stand-in) hangs, with a child in its own session;
+    mutants is stopped then and every process it started must be gone."""
+    proj.write("harness/src/fake.c", b"int sc_fake(int a)\n{\n  return a + 1;\n}\n")
+    proj.write("harness/tests/test_fake.c", b"int main(void) { return 0; }\n")
+    pids = tmp_path / "ctest.pids"
+    hang = (f"echo $$ >> {pids}; setsid sleep 285 & echo $! >> {pids}; sleep 284 & echo $! >> {pids}; "
+            "wait")
+    env = dict(proj.env, FAKE_RUN_CTEST=hang)
+    p = subprocess.Popen(["bash", proj.path("sockcheck"), "mutants", "--n", "1", "--fuzz-runs", "0"],
+                         cwd=proj.root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         start_new_session=True)
+    started = []
+    try:
+        deadline = time.monotonic() + 60
+        while len(started) < 3 and time.monotonic() < deadline and p.poll() is None:
+            time.sleep(0.05)
+            started = [int(x) for x in pids.read_text().split()] if pids.exists() else []
+            started = started if len(started) == 3 else []
+        assert len(started) == 3, f"the mutant's unit test never started: {p.poll()}"
+        stub_pgid = _proc_pgid(started[0])
+        assert stub_pgid not in (None, p.pid), "the stage's command is not in a session of its own"
+        t0 = time.monotonic()
+        if how.startswith("SIGTERM"):
+            os.kill(p.pid, signal.SIGTERM)
+        else:
+            os.killpg(p.pid, signal.SIGINT)
+        out, err = p.communicate(timeout=40)
+        secs = time.monotonic() - t0
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.communicate()
+    markers = [b"stubs/ctest", b"sleep\x00285", b"sleep\x00284"]
+    alive = [pid for pid, mk in zip(started, markers) if _pid_alive(pid, mk)]
+    for pid in alive:
+        os.kill(pid, signal.SIGKILL)
+    assert not alive, f"processes of the stopped mutants run survived: {alive} ({out}{err})"
+    try:
+        os.killpg(stub_pgid, 0)
+        group_left = True
+    except ProcessLookupError:
+        group_left = False
+    assert not group_left, f"process group {stub_pgid} outlived mutants"
+    assert p.returncode != 0 and secs < 30, (p.returncode, secs, out, err)
+    assert "mutants: stopped by signal" in err, err
+
+
 # ---------------------------------------------------------------- gate
 
 def _gate(proj, *args, **env):
@@ -457,3 +559,95 @@ def test_interrupting_the_driver_stops_the_stage_and_leaves_no_process(proj, tmp
     assert not alive, "the stage's setsid child outlived the interrupted driver"
     assert p.returncode != 0 and secs < 20, (p.returncode, secs, out, err)
     assert "stage lint interrupted" in err and "== [unit]" not in out, (out, err)
+
+
+# ---------------------------------------------------------------- coverage (real build)
+
+COVERAGE_LINE = re.compile(r"^coverage \(product library, harness/src\): lines ([0-9.]+)% branches ([0-9.]+)%",
+                           re.M)
+ROW = re.compile(r"^\| (\S+) \| (\d+)/(\d+) \| ([0-9.]+) \| (\d+)/(\d+) \| ([0-9.]+) \|$", re.M)
+
+
+def source_copy(dest):
+    """A scratch copy at dest of the tree's files as git lists them (tracked and new), less
+    build/ and corpus/, with the driver under test as ./sockcheck."""
+    r = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, stdout=subprocess.PIPE,
+                       text=True, check=True, timeout=60)
+    for rel in r.stdout.splitlines():
+        src = os.path.join(ROOT, rel)
+        if rel.startswith(("build/", "corpus/")) or not os.path.isfile(src):
+            continue
+        os.makedirs(os.path.dirname(os.path.join(dest, rel)), exist_ok=True)
+        shutil.copy2(src, os.path.join(dest, rel))
+    shutil.copy2(DRIVER, os.path.join(dest, "sockcheck"))
+    return dest
+
+
+def coverage_run(root, *args, timeout):
+    p = subprocess.run(["bash", os.path.join(root, "sockcheck"), "coverage", *args], cwd=root,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace",
+                       timeout=timeout, start_new_session=True)
+    return p.returncode, p.stdout, p.stderr
+
+
+def coverage_table(root, out):
+    """{file: (lines covered, lines, branches covered, branches)} of build/coverage/files.md,
+    checked against itself (the total is the sum of the rows), the printed figure and
+    summary.txt."""
+    table = open(os.path.join(root, "build/coverage/files.md")).read()
+    rows = {m.group(1): tuple(int(m.group(i)) for i in (2, 3, 5, 6)) for m in ROW.finditer(table)}
+    total = rows.pop("**total**")
+    assert total == tuple(sum(r[i] for r in rows.values()) for i in range(4)), table
+    product = sorted(f"harness/src/{f}" for f in os.listdir(os.path.join(root, "harness/src")) if f.endswith(".c"))
+    assert sorted(rows) == product, f"not one row per product file:\n{table}"
+    lines, branches = f"{100.0 * total[0] / total[1]:.1f}", f"{100.0 * total[2] / total[3]:.1f}"
+    m = COVERAGE_LINE.search(out)
+    assert m and m.groups() == (lines, branches), f"printed figure vs table {lines}/{branches}:\n{out}"
+    summary = open(os.path.join(root, "build/coverage/summary.txt")).read()
+    assert summary.startswith(f"lines {lines}% branches {branches}%\n"), summary
+    html = os.path.join(root, "build/coverage/html")
+    assert "addr.c" in open(os.path.join(html, "index.html")).read()
+    assert os.path.isfile(os.path.join(html, "coverage", root.lstrip("/"), "harness/src/addr.c.html"))
+    return rows, summary
+
+
+def test_coverage_reports_what_ran_and_a_failed_build_leaves_no_report(tmp_path):
+    """The real command on a scratch copy of the tree (coverage build, ctest, llvm-profdata,
+    llvm-cov), limited with --unit-only so it costs a library and two or three unit tests."""
+    root = source_copy(str(tmp_path / "src"))
+    rc, out, err = coverage_run(root, "--unit-only", "test_addr", timeout=400)
+    assert rc == 0, (out, err)
+    a, summary = coverage_table(root, out)
+    assert "scope unit test_addr" in summary, summary
+    # addr.c ran; server.c and iov.c are in the table but test_addr never executes them
+    assert a["harness/src/addr.c"][0] > 0.8 * a["harness/src/addr.c"][1], a
+    assert a["harness/src/server.c"][0] == 0 and a["harness/src/iov.c"][0] == 0, a
+
+    stale = os.path.join(root, "build/coverage/html/stale.html")
+    open(stale, "w").write("from an earlier run")
+    rc, out, err = coverage_run(root, "--unit-only", "test_iov,test_error", timeout=200)
+    assert rc == 0, (out, err)
+    b, summary = coverage_table(root, out)
+    assert not os.path.exists(stale), "the earlier report was not removed"
+    # the figures follow what ran: iov.c up from nothing, addr.c down to nothing
+    assert b["harness/src/iov.c"][0] > 0.8 * b["harness/src/iov.c"][1], b
+    assert b["harness/src/addr.c"][0] == 0 and b["harness/src/error.c"][0] > 0, b
+
+    with open(os.path.join(root, "harness/src/addr.c"), "a") as f:
+        f.write("int sc__broken(void) { return no_such_name; }\n")
+    rc, out, err = coverage_run(root, "--unit-only", "test_addr", timeout=200)
+    lines = [x for x in err.splitlines() if x.strip()]
+    assert rc == 1 and len(lines) == 1 and "coverage build failed" in lines[0], (rc, out, err)
+    for rel in ("summary.txt", "files.md", "html"):
+        assert not os.path.exists(os.path.join(root, "build/coverage", rel)), f"a stale {rel} is left"
+
+
+def test_gate_report_never_quotes_a_partial_coverage_run(tmp_path):
+    head = "0123456789abcdef0123456789abcdef01234567"
+    summary = tmp_path / "summary.txt"
+    summary.write_text(f"lines 40.0% branches 30.0%\ncommit {head}\nscope unit test_addr\n")
+    r = subprocess.run(["/usr/bin/python3", os.path.join(ROOT, "tools", "gate_report.py"), "--out", str(tmp_path),
+                        "--secs", "1", "--wall", "1", "--commit", head, "--dirty", "0", "--coverage", str(summary),
+                        "--", "pass|fuzz|1"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=60)
+    report = (tmp_path / "report.md").read_text()
+    assert "40.0%" not in report and "partial run" in report, r.stdout + report

@@ -29,6 +29,8 @@ def coverage_line(path, commit, dirty):
         return f"not measured ({path} has no `lines N% branches N%` line)"
     if not c:
         return f"not measured for this commit ({path} does not say which commit it measured)"
+    if re.search(r"^scope\s", text, re.M):
+        return f"not measured ({path} is a partial run: `./sockcheck coverage --unit-only`)"
     if not commit.startswith(c.group(1)) or c.group(2) or dirty:
         measured = c.group(1)[:12] + (" with uncommitted changes" if c.group(2) else "")
         return f"not measured for this tree ({path} measured {measured})"

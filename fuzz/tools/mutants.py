@@ -23,7 +23,8 @@ test), replay (every corpus and regression), conformance (pytest), fuzz (the tar
 drive the mutated file, -seed=1, -runs=--fuzz-runs). A stage after the module's own test
 that fails is run again: it kills the mutant only if it fails twice (a pass the second time
 is reported as flaky). A mutant's stages share --timeout seconds; a timeout counts as
-killed.
+killed. Every command runs under tools/stage.py (its own session, the mutant's time left as its
+budget): a timeout, or a signal that stops this tool, kills that command's whole tree.
 Exit: 0 if no mutant survived, 1 if some did, 2 on usage errors.
 """
 import argparse
@@ -33,6 +34,7 @@ import hashlib
 import os
 import random
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -42,6 +44,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from fuzzrun import ROOT, options, patched_tree, seed_dirs  # noqa: E402
 
 EQUIVALENT = os.path.join(ROOT, "fuzz", "mutants-equivalent.txt")
+# Every command runs under the driver's stage runner: its own session, the mutant's time left
+# as its budget, and whatever it started killed when it ends or when this tool is stopped.
+STAGE = os.path.join(ROOT, "tools", "stage.py")
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+STAGE_GRACE = 30  # the runner's own SIGTERM-then-SIGKILL cleanup takes up to 2 x 10 s
 WORK = os.path.join(ROOT, "build", "mutants")
 # Fuzz targets that drive each product file (the fuzz stage runs those that exist).
 FILE_TARGETS = {
@@ -232,6 +239,16 @@ class Deadline(Exception):
     pass
 
 
+class Interrupted(Exception):
+    """SIGINT, SIGTERM or SIGHUP reached this tool: the running command is stopped first."""
+
+
+def on_signal(sig, frame):
+    for s in STOP_SIGNALS:
+        signal.signal(s, signal.SIG_IGN)  # the cleanup that follows is bounded; let it finish
+    raise Interrupted(sig)
+
+
 class Runner:
     def __init__(self, timeout, fuzz_runs, log):
         self.timeout = timeout
@@ -243,19 +260,35 @@ class Runner:
         self.flaky = []
 
     def run(self, cmd, cwd=None):
-        left = self.end - time.monotonic()
-        if left <= 0:
+        left = int(self.end - time.monotonic())
+        if left < 1:
             raise Deadline()
         self.log.write(f"$ {' '.join(cmd)}\n")
         self.log.flush()
-        try:
-            r = subprocess.run(cmd, cwd=cwd or ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True, errors="replace",
-                               timeout=left, check=False)
-        except subprocess.TimeoutExpired:
-            raise Deadline() from None
-        self.log.write(r.stdout[-20000:])
-        return r
+        with tempfile.TemporaryFile() as out:
+            p = None
+            try:
+                p = subprocess.Popen([sys.executable, STAGE, "mutant", str(left), "--", *cmd],
+                                     cwd=cwd or ROOT, stdout=out, stderr=subprocess.STDOUT)
+                p.wait(timeout=left + STAGE_GRACE)
+            except (Interrupted, subprocess.TimeoutExpired) as e:
+                if p is None:
+                    raise
+                p.send_signal(signal.SIGTERM)  # the runner stops its session and dies of it
+                try:
+                    p.wait(timeout=STAGE_GRACE)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    p.wait()
+                if isinstance(e, Interrupted):
+                    raise
+                raise Deadline() from None
+            out.seek(0)
+            text = out.read().decode(errors="replace")
+        self.log.write(text[-20000:])
+        if p.returncode == 124:  # the runner's "out of budget"
+            raise Deadline()
+        return subprocess.CompletedProcess(cmd, p.returncode, text)
 
     def configure(self, build_dir, args):
         if not os.path.exists(os.path.join(build_dir, "CMakeCache.txt")):
@@ -379,6 +412,23 @@ def main():
     os.makedirs(WORK, exist_ok=True)
     log_path = os.path.join(WORK, "log.txt")
     results = []
+    for s in STOP_SIGNALS:
+        signal.signal(s, on_signal)
+    try:
+        runner = run_sample(sample, eq, a, log_path, results)
+    except Interrupted as e:
+        print(f"mutants: stopped by signal {e.args[0]} after {len(results)} of {len(sample)} "
+              f"mutant(s); every command it started is gone", file=sys.stderr, flush=True)
+        signal.signal(e.args[0], signal.SIG_DFL)  # die of the same signal, as stage.py does
+        os.kill(os.getpid(), e.args[0])
+        return 128 + e.args[0]
+    report(results, runner, log_path)
+    return 1 if any(r[0] == "survived" for _, r in results) else 0
+
+
+def run_sample(sample, eq, a, log_path, results):
+    """Runs each mutant of sample, appending (mutant, result) to results; returns the
+    runner."""
     with open(log_path, "w") as log:
         runner = Runner(a.timeout, a.fuzz_runs, log)
         for i, m in enumerate(sample, 1):
@@ -395,6 +445,10 @@ def main():
                   flush=True)
         # leave the scratch tree clean: the next run rebuilds only what it mutates
         patched_tree(None, runner.src)
+    return runner
+
+
+def report(results, runner, log_path):
     for mid, name in runner.flaky:
         print(f"flaky: stage {name} failed once and then passed with {mid}")
     count = {k: sum(1 for _, r in results if r[0] == k)
@@ -413,7 +467,6 @@ def main():
           f"{count['survived']} survived, {count['stillborn']} stillborn, "
           f"{count['equivalent']} equivalent; score {score:.1f}% of {judged} "
           f"(log: {os.path.relpath(log_path, ROOT)})")
-    return 1 if count["survived"] else 0
 
 
 if __name__ == "__main__":
