@@ -82,6 +82,7 @@ def pytest_configure(config):
 
 def pytest_collection_modifyitems(session, config, items):
     deselect_bundled_only(config, items)
+    sc_probe.register_params(items)
     wrap = config.getoption("--probe-wrap")
     for item in items if wrap else ():
         if "probe" in getattr(item, "fixturenames", ()):
