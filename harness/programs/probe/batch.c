@@ -181,12 +181,13 @@ static void close_script_fds(const bool keep[KEEP_FDS], int maxfd) {
 
 /* A script that may share a child with the scripts after it: it changes nothing in
  * the process that outlives it but the descriptors it opens (closed after it) and
- * its own directory. No peer thread, signal handlers, credentials, limits, forked
- * children or raw descriptor numbers (which could name the batch's own). */
+ * its own directory (its peer thread is joined when it ends). No signal handlers,
+ * credentials, limits, forked children or raw descriptor numbers (which could name
+ * the batch's own). */
 static bool may_share(const script *sc) {
   for (int k = 0; k < sc->nsteps; k++) {
     const step *st = &sc->steps[k];
-    if (st->bg || st->fd.raw || st->fd2.raw) {
+    if (st->fd.raw || st->fd2.raw) {
       return false;
     }
     switch (st->op) {
@@ -195,7 +196,6 @@ static bool may_share(const script *sc) {
       case OP_FORKSEND:
       case OP_SIGNAL:
       case OP_KILL:
-      case OP_JOIN:
         return false;
       default:
         break;
