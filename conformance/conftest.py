@@ -120,6 +120,7 @@ def calibrate(config):
 
 def pytest_collection_modifyitems(session, config, items):
     deselect_bundled_only(config, items)
+    sc_probe.register_params(items)
     wrap = config.getoption("--probe-wrap")
     for item in items if wrap else ():
         if "probe" in getattr(item, "fixturenames", ()):

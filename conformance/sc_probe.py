@@ -43,6 +43,17 @@ def keep_only(texts):
     _REGISTRY.update((t, i) for i, t in enumerate(kept))
 
 
+def register_params(items):
+    """Registers the scripts that collected tests take as Script parameters (texts
+    built after import), so they run in the batches like the rest instead of one
+    probe process each. Every worker collects the same items in the same order,
+    so the registration order (and the shards) stay the same in every worker."""
+    for item in items:
+        for value in getattr(getattr(item, "callspec", None), "params", {}).values():
+            if isinstance(value, Script):
+                value.text()
+
+
 class ProbeError(AssertionError):
     pass
 

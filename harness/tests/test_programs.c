@@ -590,6 +590,42 @@ static void test_probe_batch_exit_is_the_worst(void **state) {
   }
 }
 
+/* The fd number a batch line reports for a script's step, or -1. */
+static long step_ret(const char *out, int script, int step) {
+  char key[96];
+  snprintf(key, sizeof key, "{\"script\":%d,\"step\":%d,", script, step);
+  const char *at = strstr(out, key);
+  at = at != NULL ? strstr(at, "\"ret\":") : NULL;
+  return at != NULL ? strtol(at + 6, NULL, 10) : -1;
+}
+
+/* Scripts that share a child each start as a fresh child would: the descriptors of
+ * the scripts before them are gone (a socket gets the same number), and a script that
+ * ends the child (here by its time limit) fails alone; the next runs in a new child. */
+static void test_probe_batch_shared_child(void **state) {
+  (void)state;
+  static const char *const args[] = {"--timeout", "1", "--batch", NULL};
+  static const char input[] =
+      "pair unix stream -- socket inet dgram\n"
+      "pair unix stream -- socket inet dgram\n"
+      "pair unix stream -- recv 0 iov=4\n"
+      "pair unix stream -- socket inet dgram\n";
+  proc *p = NULL;
+  assert_int_equal(run_in("probe", args, input, &p), 1);
+  long first = step_ret(p->obuf, 0, 1);
+  assert_true(first >= 3);
+  for (int k = 1; k <= 3; k += 2) {
+    if (step_ret(p->obuf, k, 1) != first) {
+      fail_msg("script %d's socket is fd %ld, the first's %ld: %s", k, step_ret(p->obuf, k, 1),
+               first, p->obuf);
+    }
+  }
+  assert_non_null(
+      strstr(p->obuf, "{\"script\":2,\"step\":-1,\"call\":\"end\",\"status\":\"timeout\""));
+  assert_non_null(strstr(p->obuf, "{\"script\":3,\"step\":-1,\"call\":\"end\",\"status\":\"ok\"}"));
+  done(p);
+}
+
 /* PAIR-1..3: the documented lines, in order. */
 static void test_pair_demo(void **state) {
   (void)state;
@@ -640,6 +676,7 @@ int main(void) {
       cmocka_unit_test(test_probe_repeated_key),
       cmocka_unit_test(test_probe_forksend_time_limit),
       cmocka_unit_test(test_probe_batch_exit_is_the_worst),
+      cmocka_unit_test(test_probe_batch_shared_child),
       cmocka_unit_test(test_pair_demo),
       cmocka_unit_test(test_pair_fork),
   };

@@ -17,8 +17,9 @@
 
 const char usage_text[] =
     "usage: sockcheck-probe [--timeout S] STEP [-- STEP]...\n"
-    "       sockcheck-probe [--timeout S] --batch   (one script per stdin line; exit status:\n"
-    "         2 if a line is no script, else 1 if a script failed or timed out, else 0)\n"
+    "       sockcheck-probe [--timeout S] [--group N] --batch   (one script per stdin line;\n"
+    "         exit status: 2 if a line is no script, else 1 if a script failed or timed out,\n"
+    "         else 0; up to N scripts that leave no trace share a child, default 16)\n"
     "steps (SLOT = descriptor slot number in creation order, or raw:N for fd N):\n"
     "  pair DOMAIN TYPE [PROTO] [nonblock] [cloexec] [sv=null]   raw socketpair(2)\n"
     "  libpair TYPE [nonblock]            sc_pair_open (setup)\n"

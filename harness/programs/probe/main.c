@@ -2,7 +2,8 @@
  * given (deliberately invalid ones included), and prints one JSON line per call.
  * Each script runs in a forked child (fresh descriptors, rlimits and credentials;
  * a bounded run time), so --batch runs thousands of scripts, one per stdin line,
- * from one process. The grammar is in grammar.c's usage text. */
+ * from one process; scripts that leave no trace share a child (batch.c). The
+ * grammar is in grammar.c's usage text. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@ int main(int argc, char **argv) {
   int timeout_s = 5;
   int i = 1;
   bool batch = false;
+  int group_max = 16;
   while (i < argc) {
     if (strcmp(argv[i], "--timeout") == 0) {
       long t = 0;
@@ -26,6 +28,14 @@ int main(int argc, char **argv) {
         return usage_error();
       }
       timeout_s = (int)t;
+      i += 2;
+    } else if (strcmp(argv[i], "--group") == 0) {
+      long g = 0;
+      if (i + 1 >= argc || !parse_long(argv[i + 1], &g) || g < 1 || g > 64) {
+        bad("--group needs 1..64 scripts", i + 1 < argc ? argv[i + 1] : "");
+        return usage_error();
+      }
+      group_max = (int)g;
       i += 2;
     } else if (strcmp(argv[i], "--batch") == 0) {
       batch = true;
@@ -42,7 +52,7 @@ int main(int argc, char **argv) {
       bad("--batch takes no steps on the command line", argv[i]);
       return usage_error();
     }
-    return run_batch(timeout_s);
+    return run_batch(timeout_s, group_max);
   }
   if (i == argc) {
     bad("no steps given", "");

@@ -13,7 +13,7 @@
  *                credentials
  *   peer.c       the concurrent peer thread (bg steps) and the counting signal handler
 
- *   batch.c      one forked child per script, bounded; --batch over stdin
+ *   batch.c      forked children, bounded; --batch over stdin, several scripts to a child
  *   main.c       options
  * The call under test is always a raw syscall(2), so neither libc nor the
  * sanitizers' interceptors touch its arguments. */
@@ -258,6 +258,6 @@ void peer_join(run *r, jbuf *j, int stepno); /* j NULL: no output line */
 /* -------------------------------------------------------------- batch.c */
 
 int run_child(const script *sc, int timeout_s, jbuf *j);
-int run_batch(int timeout_s);
+int run_batch(int timeout_s, int group_max);
 
 #endif
