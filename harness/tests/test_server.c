@@ -29,10 +29,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/pidfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -362,26 +364,27 @@ static void test_cap(void **state) {
   finish(&h);
 }
 
-/* A client that sends without ever reading its replies is held by
- * backpressure (the server stops reading it) and never blocks another. */
-static void test_non_reader_does_not_block(void **state) {
-  (void)state;
-  harness h;
-  configure(&h, 0, 64, 1); /* 1-byte reads: every byte owes a reply */
-  start(&h);
-  int hog = connect_client(h.port);
-  int rcv = 4096;
-  assert_int_equal(setsockopt(hog, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv)), 0);
+/* Connects a client that sends without reading its replies until the server holds it
+ * by backpressure (no room to send for 200 ms; 64 MiB at most). Returns the client (left
+ * non-blocking) and the bytes it sent in *total. */
+static int connect_hog(const harness *h, size_t *total) {
+  int small = 4096;
+  /* Small buffers on both ends (the server's end inherits the listener's): the hog is
+   * held after some kilobytes, not megabytes read one byte at a time. */
+  assert_int_equal(setsockopt(h->cfg.listen_fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+  assert_int_equal(setsockopt(h->cfg.listen_fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+  int hog = connect_client(h->port);
+  assert_int_equal(setsockopt(hog, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+  assert_int_equal(setsockopt(hog, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
   assert_int_equal(fcntl(hog, F_SETFL, O_NONBLOCK), 0);
   static char chunk[65536];
   memset(chunk, 'h', sizeof(chunk));
-  size_t total = 0;
+  *total = 0;
   bool saturated = false;
-  /* Bounded: 64 MiB at most; saturation = no room to send for 200 ms. */
-  while (total < ((size_t)64 << 20)) {
+  while (*total < ((size_t)64 << 20)) {
     ssize_t n = send(hog, chunk, sizeof(chunk), MSG_NOSIGNAL);
     if (n > 0) {
-      total += (size_t)n;
+      *total += (size_t)n;
       continue;
     }
     assert_true(n < 0 && (errno == EAGAIN || errno == EINTR));
@@ -394,6 +397,18 @@ static void test_non_reader_does_not_block(void **state) {
     }
   }
   assert_true(saturated);
+  return hog;
+}
+
+/* A client that sends without ever reading its replies is held by
+ * backpressure (the server stops reading it) and never blocks another. */
+static void test_non_reader_does_not_block(void **state) {
+  (void)state;
+  harness h;
+  configure(&h, 0, 64, 1); /* 1-byte reads: every byte owes a reply */
+  start(&h);
+  size_t total = 0;
+  int hog = connect_hog(&h, &total);
   int other = connect_client(h.port);
   for (int i = 0; i < 20; i++) {
     round_trip(other, "ping", 4);
@@ -737,9 +752,11 @@ static void test_log_reader_gone(void **state) {
  * server thread, so the counters are atomic). */
 typedef struct faults {
   sc_transport t;
-  int unwatchable;      /* accepts left whose client is swapped for /dev/null (epoll refuses it) */
-  bool anonymous;       /* accept reports no peer address (len 0) */
-  int log_err;          /* log writes fail with -log_err (0: none) */
+  int unwatchable;  /* accepts left whose client is swapped for /dev/null (epoll refuses it) */
+  bool anonymous;   /* accept reports no peer address (len 0) */
+  int log_err;      /* log writes fail with -log_err (0: none) */
+  int accept_fails; /* accepts left that fail with -accept_err, the client left pending */
+  int accept_err;
   unsigned long writes; /* log writes attempted */
 } faults;
 
@@ -764,6 +781,10 @@ static int faults_wait(const sc_transport *t, int fd, short events, int timeout_
 static int faults_accept(const sc_transport *t, int fd, struct sockaddr *addr, socklen_t *len,
                          int flags) {
   faults *f = t->ctx;
+  if (__atomic_load_n(&f->accept_fails, __ATOMIC_ACQUIRE) > 0) {
+    __atomic_sub_fetch(&f->accept_fails, 1, __ATOMIC_ACQ_REL);
+    return -f->accept_err;
+  }
   int c = sc_transport_kernel()->accept(sc_transport_kernel(), fd, addr, len, flags);
   if (c < 0) {
     return c;
@@ -822,6 +843,83 @@ static void interrupt_server(harness *h) {
   assert_int_equal(sc_test_interrupt(h->thread, OBSERVE_LIMIT_MS), 0);
 }
 
+static int g_epfd;
+
+static bool is_epoll(int fd, const struct stat *st) {
+  (void)st;
+  char path[64];
+  char target[64];
+  (void)snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+  ssize_t n = readlink(path, target, sizeof(target) - 1);
+  if (n < 0) {
+    return false;
+  }
+  target[n] = '\0';
+  if (strcmp(target, "anon_inode:[eventpoll]") != 0) {
+    return false;
+  }
+  g_epfd = fd;
+  return true;
+}
+
+/* The interest the server's epoll set (the process's only one) holds for each descriptor
+ * but the listening socket and the stop pipe, from /proc/self/fdinfo: the count of such
+ * descriptors, their events OR'ed in *events. */
+static int client_interest(const harness *h, uint32_t *events) {
+  assert_int_equal(sc_test_count_fds(is_epoll), 1);
+  char path[64];
+  (void)snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", g_epfd);
+  FILE *f = fopen(path, "re");
+  assert_non_null(f);
+  char line[256];
+  int count = 0;
+  *events = 0;
+  while (fgets(line, sizeof(line), f) != NULL) {
+    int tfd = -1;
+    unsigned ev = 0;
+    if (sscanf(line, "tfd: %d events: %x", &tfd, &ev) == 2 && tfd != h->cfg.listen_fd &&
+        tfd != h->stop[0]) {
+      *events |= ev;
+      count++;
+    }
+  }
+  assert_int_equal(fclose(f), 0);
+  return count;
+}
+
+/* Once backpressure ends (the hog reads every reply owed), the client is watched for input
+ * only: with EPOLLOUT left in its interest the level-triggered loop would wake for a
+ * writable socket with nothing to write, again and again. Checked once the server is back
+ * asleep in epoll_wait after writing the last reply. */
+static void test_backpressure_ends_with_input_interest(void **state) {
+  (void)state;
+  harness h;
+  configure(&h, 0, 64, 1);
+  start(&h);
+  size_t total = 0;
+  int hog = connect_hog(&h, &total);
+  assert_int_equal(fcntl(hog, F_SETFL, 0), 0); /* reads bounded by SO_RCVTIMEO */
+  static char replies[65536];
+  for (size_t left = 2 * total; left > 0;) {
+    size_t want = left < sizeof(replies) ? left : sizeof(replies);
+    assert_int_equal(read_exact(hog, replies, want), (ssize_t)want);
+    for (size_t i = 0; i < want; i++) {
+      assert_int_equal(replies[i], "ok"[(2 * total - left + i) % 2]);
+    }
+    left -= want;
+  }
+  wait_in_syscall(&h, SYS_epoll_wait, SYS_epoll_pwait);
+  uint32_t events = 0;
+  assert_int_equal(client_interest(&h, &events), 1);
+  assert_int_equal(events & (EPOLLIN | EPOLLOUT), EPOLLIN);
+  round_trip(hog, "x", 1);
+  assert_int_equal(close(hog), 0);
+  stop(&h);
+  assert_int_equal(h.rc, 0);
+  assert_int_equal(h.stats.messages, total + 1);
+  finish(&h);
+}
+
 /* A signal handled while the loop waits in epoll_wait (EINTR) neither stops nor
  * disturbs it: clients are served before and after, and the stop is clean. */
 static void test_signal_does_not_stop_loop(void **state) {
@@ -876,6 +974,51 @@ static void test_unwatchable_client_rejected(void **state) {
   assert_int_equal(f.unwatchable, 0);
   finish(&h);
   assert_int_equal((int)sc_test_count_fds(NULL), fds_before); /* /dev/null closed too */
+}
+
+/* accept() out of buffers (ENOBUFS) while descriptor 0 is the lowest free one: the spare
+ * descriptor is given up and the waiting client accepted on descriptor 0 and closed
+ * (0 is a descriptor like any other), the spare reopened (on 0 now), the loop goes on
+ * serving, and at the stop the spare is closed: nothing is left open. */
+static void test_out_of_buffers_on_descriptor_zero(void **state) {
+  (void)state;
+  int saved = dup(STDIN_FILENO);
+  assert_true(saved >= 0);
+  int fds_before = (int)sc_test_count_fds(NULL);
+  faults f;
+  faults_init(&f);
+  f.accept_err = ENOBUFS;
+  harness h;
+  configure(&h, 0, 0, 0);
+  h.cfg.transport = &f.t;
+  start(&h);
+  int c = connect_client(h.port);
+  round_trip(c, "before", 6);
+  /* The socket first: once 0 is closed, the next descriptor this process opens takes it. */
+  int x = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  assert_true(x >= 0);
+  struct timeval tv = {.tv_sec = IO_TIMEOUT_S, .tv_usec = 0};
+  assert_int_equal(setsockopt(x, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+  struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(h.port)};
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  __atomic_store_n(&f.accept_fails, 1, __ATOMIC_RELEASE);
+  assert_int_equal(close(STDIN_FILENO), 0);
+  assert_int_equal(connect(x, (struct sockaddr *)&sin, sizeof(sin)), 0);
+  assert_closed_by_server(x);
+  assert_int_equal(close(x), 0);
+  round_trip(c, "after", 5);
+  assert_int_equal(close(c), 0);
+  stop(&h);
+  assert_int_equal(h.rc, 0);
+  assert_int_equal(h.stats.rejected, 1);
+  assert_int_equal(h.stats.accepted, 1);
+  assert_int_equal(f.accept_fails, 0);
+  bool zero_open = fcntl(STDIN_FILENO, F_GETFD) >= 0;
+  assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
+  assert_int_equal(close(saved), 0);
+  assert_false(zero_open);
+  finish(&h);
+  assert_int_equal((int)sc_test_count_fds(NULL), fds_before - 1);
 }
 
 /* A peer address that cannot be printed (none at all here) is logged as "?". */
@@ -1235,6 +1378,7 @@ int main(void) {
       cmocka_unit_test(test_reset),
       cmocka_unit_test(test_cap),
       cmocka_unit_test(test_non_reader_does_not_block),
+      cmocka_unit_test(test_backpressure_ends_with_input_interest),
       cmocka_unit_test(test_clean_stop),
       cmocka_unit_test(test_emfile),
       cmocka_unit_test(test_log_pipe_never_read),
@@ -1243,6 +1387,7 @@ int main(void) {
       cmocka_unit_test(test_log_on_descriptor_zero),
       cmocka_unit_test(test_signal_does_not_stop_loop),
       cmocka_unit_test(test_unwatchable_client_rejected),
+      cmocka_unit_test(test_out_of_buffers_on_descriptor_zero),
       cmocka_unit_test(test_anonymous_peer_logged),
       cmocka_unit_test(test_log_drain_survives_signal),
       cmocka_unit_test(test_log_drain_reader_gone),
