@@ -1021,6 +1021,46 @@ static void test_out_of_buffers_on_descriptor_zero(void **state) {
   assert_int_equal((int)sc_test_count_fds(NULL), fds_before - 1);
 }
 
+static long long monotonic_ms(void) {
+  struct timespec t;
+  assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &t), 0);
+  return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Descriptor exhaustion that the spare descriptor cannot relieve (accept fails with EMFILE
+ * again after it is given up) pauses accepting for a short time only (server.c: PAUSE_MS,
+ * 100 ms): the waiting client is served well within 1 s. The client connects at .93 s of
+ * the monotonic clock, so the pause's end falls in the next second (the timespec carry). */
+static void test_pause_ends_across_a_second(void **state) {
+  (void)state;
+  faults f;
+  faults_init(&f);
+  f.accept_err = EMFILE;
+  f.accept_fails = 2;
+  harness h;
+  configure(&h, 0, 0, 0);
+  h.cfg.transport = &f.t;
+  start(&h);
+  struct timespec at;
+  assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &at), 0);
+  at.tv_sec += at.tv_nsec < 930000000L ? 0 : 1;
+  at.tv_nsec = 930000000L;
+  assert_int_equal(clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL), 0);
+  long long t0 = monotonic_ms();
+  int c = connect_client(h.port);
+  round_trip(c, "paused", 6);
+  long long took = monotonic_ms() - t0;
+  assert_int_equal(close(c), 0);
+  stop(&h);
+  assert_int_equal(h.rc, 0);
+  assert_int_equal(f.accept_fails, 0);
+  assert_int_equal(h.stats.accepted, 1);
+  if (took >= 1000) {
+    fail_msg("a client waited %lld ms through a pause", took);
+  }
+  finish(&h);
+}
+
 /* A peer address that cannot be printed (none at all here) is logged as "?". */
 static void test_anonymous_peer_logged(void **state) {
   (void)state;
@@ -1388,6 +1428,7 @@ int main(void) {
       cmocka_unit_test(test_signal_does_not_stop_loop),
       cmocka_unit_test(test_unwatchable_client_rejected),
       cmocka_unit_test(test_out_of_buffers_on_descriptor_zero),
+      cmocka_unit_test(test_pause_ends_across_a_second),
       cmocka_unit_test(test_anonymous_peer_logged),
       cmocka_unit_test(test_log_drain_survives_signal),
       cmocka_unit_test(test_log_drain_reader_gone),
