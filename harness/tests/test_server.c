@@ -862,10 +862,11 @@ static bool is_epoll(int fd, const struct stat *st) {
   return true;
 }
 
-/* The interest the server's epoll set (the process's only one) holds for each descriptor
- * but the listening socket and the stop pipe, from /proc/self/fdinfo: the count of such
- * descriptors, their events OR'ed in *events. */
-static int client_interest(const harness *h, uint32_t *events) {
+/* The interest the server's epoll set (the process's only one) holds, from
+ * /proc/self/fdinfo: the listening socket's events in *listening (0 if it is not in the
+ * set), and the count of client descriptors (all but the listening socket and the stop
+ * pipe) with their events OR'ed in *clients. */
+static int epoll_interest(const harness *h, uint32_t *listening, uint32_t *clients) {
   assert_int_equal(sc_test_count_fds(is_epoll), 1);
   char path[64];
   (void)snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", g_epfd);
@@ -873,13 +874,18 @@ static int client_interest(const harness *h, uint32_t *events) {
   assert_non_null(f);
   char line[256];
   int count = 0;
-  *events = 0;
+  *listening = 0;
+  *clients = 0;
   while (fgets(line, sizeof(line), f) != NULL) {
     int tfd = -1;
     unsigned ev = 0;
-    if (sscanf(line, "tfd: %d events: %x", &tfd, &ev) == 2 && tfd != h->cfg.listen_fd &&
-        tfd != h->stop[0]) {
-      *events |= ev;
+    if (sscanf(line, "tfd: %d events: %x", &tfd, &ev) != 2 || tfd == h->stop[0]) {
+      continue;
+    }
+    if (tfd == h->cfg.listen_fd) {
+      *listening = ev;
+    } else {
+      *clients |= ev;
       count++;
     }
   }
@@ -909,14 +915,47 @@ static void test_backpressure_ends_with_input_interest(void **state) {
     left -= want;
   }
   wait_in_syscall(&h, SYS_epoll_wait, SYS_epoll_pwait);
+  uint32_t listening = 0;
   uint32_t events = 0;
-  assert_int_equal(client_interest(&h, &events), 1);
+  assert_int_equal(epoll_interest(&h, &listening, &events), 1);
   assert_int_equal(events & (EPOLLIN | EPOLLOUT), EPOLLIN);
   round_trip(hog, "x", 1);
   assert_int_equal(close(hog), 0);
   stop(&h);
   assert_int_equal(h.rc, 0);
   assert_int_equal(h.stats.messages, total + 1);
+  finish(&h);
+}
+
+/* accept() out of buffers (ENOBUFS) with two clients waiting: the spare descriptor
+ * accepts and closes the first, and accepting goes on in the same wakeup (nothing is
+ * paused): once the server sleeps again the second client is registered and the listening
+ * socket still watched. */
+static void test_spare_accept_keeps_accepting(void **state) {
+  (void)state;
+  faults f;
+  faults_init(&f);
+  f.accept_err = ENOBUFS;
+  f.accept_fails = 1;
+  harness h;
+  configure(&h, 0, 0, 0);
+  h.cfg.transport = &f.t;
+  int x1 = connect_client(h.port); /* both queued before the loop runs */
+  int x2 = connect_client(h.port);
+  start(&h);
+  assert_closed_by_server(x1);
+  wait_in_syscall(&h, SYS_epoll_wait, SYS_epoll_pwait);
+  uint32_t listening = 0;
+  uint32_t events = 0;
+  assert_int_equal(epoll_interest(&h, &listening, &events), 1);
+  assert_true((listening & EPOLLIN) != 0);
+  round_trip(x2, "second", 6);
+  assert_int_equal(close(x1), 0);
+  assert_int_equal(close(x2), 0);
+  stop(&h);
+  assert_int_equal(h.rc, 0);
+  assert_int_equal(h.stats.rejected, 1);
+  assert_int_equal(h.stats.accepted, 1);
   finish(&h);
 }
 
@@ -1429,6 +1468,7 @@ int main(void) {
       cmocka_unit_test(test_unwatchable_client_rejected),
       cmocka_unit_test(test_out_of_buffers_on_descriptor_zero),
       cmocka_unit_test(test_pause_ends_across_a_second),
+      cmocka_unit_test(test_spare_accept_keeps_accepting),
       cmocka_unit_test(test_anonymous_peer_logged),
       cmocka_unit_test(test_log_drain_survives_signal),
       cmocka_unit_test(test_log_drain_reader_gone),
