@@ -701,6 +701,29 @@ static void test_log_on_descriptor_zero(void **state) {
   finish(&h);
 }
 
+/* server.h: the stop descriptor may be 0 like any other (a daemon's stdin): the server
+ * stops when it is readable. */
+static void test_stop_on_descriptor_zero(void **state) {
+  (void)state;
+  int saved = dup(STDIN_FILENO);
+  assert_true(saved >= 0);
+  harness h;
+  configure(&h, 0, 0, 0);
+  assert_int_equal(dup2(h.stop[0], STDIN_FILENO), STDIN_FILENO);
+  assert_int_equal(close(h.stop[0]), 0);
+  h.stop[0] = STDIN_FILENO;
+  h.cfg.stop_fd = STDIN_FILENO;
+  start(&h);
+  int c = connect_client(h.port);
+  round_trip(c, "zero", 4);
+  assert_int_equal(close(c), 0);
+  stop(&h); /* bounded: the join fails the test if the stop is never seen */
+  assert_int_equal(h.rc, 0);
+  assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
+  assert_int_equal(close(saved), 0);
+  finish(&h);
+}
+
 /* The log pipe's reader is gone: the log is given up (its lines counted as
  * dropped), the server keeps serving and does not spin on EPOLLERR. */
 static void test_log_reader_gone(void **state) {
@@ -1464,6 +1487,7 @@ int main(void) {
       cmocka_unit_test(test_log_socket_never_read),
       cmocka_unit_test(test_log_reader_gone),
       cmocka_unit_test(test_log_on_descriptor_zero),
+      cmocka_unit_test(test_stop_on_descriptor_zero),
       cmocka_unit_test(test_signal_does_not_stop_loop),
       cmocka_unit_test(test_unwatchable_client_rejected),
       cmocka_unit_test(test_out_of_buffers_on_descriptor_zero),
