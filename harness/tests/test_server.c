@@ -323,6 +323,31 @@ static void test_reset(void **state) {
   finish(&h);
 }
 
+/* A client that resets (nothing owed to it) is logged as "closed (reset)", not as an
+ * error. The reset reaches the server before the other client's next message, so it is
+ * handled in that wakeup at the latest, before the stop is read. */
+static void test_reset_logged(void **state) {
+  (void)state;
+  harness h;
+  configure(&h, 0, 0, 0);
+  start(&h);
+  int other = connect_client(h.port);
+  int c = connect_client(h.port);
+  round_trip(c, "hi", 2);
+  sc_addr local;
+  assert_int_equal(sc_addr_local(c, &local), 0);
+  char want[96];
+  (void)snprintf(want, sizeof(want), "client 127.0.0.1:%d closed (reset)\n", sc_addr_port(&local));
+  reset_close(c);
+  round_trip(other, "after", 5);
+  assert_int_equal(close(other), 0);
+  stop(&h);
+  assert_int_equal(h.rc, 0);
+  assert_non_null(strstr(h.log_buf, want));
+  assert_null(strstr(h.log_buf, "closed (error"));
+  finish(&h);
+}
+
 /* Over the cap, clients are accepted and closed at once; when a slot frees up,
  * a new client is served again. */
 static void test_cap(void **state) {
@@ -1478,6 +1503,7 @@ int main(void) {
       cmocka_unit_test(test_full_buffer_message),
       cmocka_unit_test(test_eof_flushes_replies),
       cmocka_unit_test(test_reset),
+      cmocka_unit_test(test_reset_logged),
       cmocka_unit_test(test_cap),
       cmocka_unit_test(test_non_reader_does_not_block),
       cmocka_unit_test(test_backpressure_ends_with_input_interest),
