@@ -805,6 +805,7 @@ typedef struct faults {
   int log_err;      /* log writes fail with -log_err (0: none) */
   int accept_fails; /* accepts left that fail with -accept_err, the client left pending */
   int accept_err;
+  size_t log_cap;       /* log writes take at most this many bytes (0: no cap) */
   unsigned long writes; /* log writes attempted */
 } faults;
 
@@ -854,6 +855,9 @@ static ssize_t faults_write(const sc_transport *t, int fd, const void *buf, size
   unsigned long n = __atomic_add_fetch(&f->writes, 1, __ATOMIC_ACQ_REL);
   if (f->log_err != 0) {
     return n > MAX_LOG_WRITES ? -EIO : -f->log_err;
+  }
+  if (f->log_cap != 0 && len > f->log_cap) {
+    len = f->log_cap;
   }
   return sc_transport_kernel()->write(sc_transport_kernel(), fd, buf, len);
 }
@@ -1145,6 +1149,35 @@ static void test_pause_ends_across_a_second(void **state) {
   if (took >= 1000) {
     fail_msg("a client waited %lld ms through a pause", took);
   }
+  finish(&h);
+}
+
+/* A log written directly (a memfd: epoll cannot watch it) one byte per write: each line
+ * is written whole, its newline included, when it is logged, not at the next line or the
+ * stop. The "connected" line is logged before the client's first message is read, so it
+ * is complete once the client has its reply. */
+static void test_direct_log_short_writes_whole_lines(void **state) {
+  (void)state;
+  faults f;
+  faults_init(&f);
+  f.log_cap = 1;
+  harness h;
+  configure(&h, 0, 0, 0);
+  h.cfg.transport = &f.t;
+  start(&h);
+  int c = connect_client(h.port);
+  round_trip(c, "one", 3);
+  sc_addr local;
+  assert_int_equal(sc_addr_local(c, &local), 0);
+  char want[96];
+  int n = snprintf(want, sizeof(want), "client 127.0.0.1:%d connected\n", sc_addr_port(&local));
+  char got[96];
+  assert_int_equal(pread(h.cfg.log_fd, got, sizeof(got), 0), n);
+  assert_memory_equal(got, want, (size_t)n);
+  assert_int_equal(close(c), 0);
+  stop(&h);
+  assert_int_equal(h.rc, 0);
+  assert_int_equal(strncmp(h.log_buf, want, (size_t)n), 0);
   finish(&h);
 }
 
@@ -1519,6 +1552,7 @@ int main(void) {
       cmocka_unit_test(test_out_of_buffers_on_descriptor_zero),
       cmocka_unit_test(test_pause_ends_across_a_second),
       cmocka_unit_test(test_spare_accept_keeps_accepting),
+      cmocka_unit_test(test_direct_log_short_writes_whole_lines),
       cmocka_unit_test(test_anonymous_peer_logged),
       cmocka_unit_test(test_log_drain_survives_signal),
       cmocka_unit_test(test_log_drain_reader_gone),
