@@ -4,17 +4,24 @@
  * X-AUTOBIND). Binding uses port 0 and private temporary directories only. */
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -447,6 +454,7 @@ static void from_sockaddr_copies_and_zeroes(void **state) {
                    -EINVAL);
   assert_int_equal(sc_addr_from_sockaddr(NULL, (struct sockaddr *)&big, 4), -EINVAL);
   assert_int_equal(sc_addr_from_sockaddr(&a, NULL, 4), -EINVAL);
+  assert_int_equal(sc_addr_from_sockaddr(&a, NULL, 1), -EINVAL); /* any byte from NULL */
 }
 
 /* ---- binding ---- */
@@ -518,6 +526,55 @@ static void bind_not_local(void **state) {
   int before = (int)sc_test_count_fds(NULL);
   assert_int_equal(sc_addr_bind_socket(&a, SOCK_STREAM, 0, 4), -EADDRNOTAVAIL);
   assert_int_equal((int)sc_test_count_fds(NULL), before);
+}
+
+/* In a forked child: listen(2) fails with EADDRINUSE from now on (a seccomp filter; the
+ * bind before it cannot be made to succeed while a listen fails otherwise without a
+ * race). False if the filter could not be installed. */
+static bool refuse_listen(void) {
+#if defined(__x86_64__)
+  struct sock_filter f[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_listen, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EADDRINUSE),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog prog = {.len = (unsigned short)(sizeof(f) / sizeof(f[0])), .filter = f};
+  return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+         prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0;
+#else
+  return false;
+#endif
+}
+
+/* A listen that fails after the bind succeeded: its -errno is returned and the socket
+ * closed (addr.h: no descriptor is left open on failure). */
+static void bind_listen_failure(void **state) {
+  (void)state;
+  pid_t pid = fork();
+  assert_true(pid >= 0);
+  if (pid == 0) {
+    sc_addr a = parse_ok("127.0.0.1:0");
+    if (!refuse_listen()) {
+      _exit(3);
+    }
+    long before = sc_test_count_fds(NULL);
+    int r = sc_addr_bind_socket(&a, SOCK_STREAM, 0, 4);
+    if (r != -EADDRINUSE) {
+      _exit(1);
+    }
+    _exit(sc_test_count_fds(NULL) == before ? 0 : 2);
+  }
+  int status = -1;
+  assert_int_equal(waitpid(pid, &status, 0), pid); /* the child makes no blocking call */
+  assert_true(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 3) {
+    skip(); /* no seccomp filter on this machine */
+  }
+  assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 static void bind_bad_arguments(void **state) {
@@ -684,6 +741,7 @@ int main(void) {
       cmocka_unit_test(format_unsupported_and_malformed),
       cmocka_unit_test(format_malformed_lengths),
       cmocka_unit_test(from_sockaddr_copies_and_zeroes),
+      cmocka_unit_test(bind_listen_failure),
       cmocka_unit_test(bind_tcp_listener),
       cmocka_unit_test(bind_nonblock_dgram),
       cmocka_unit_test(bind_ipv6_loopback),

@@ -336,6 +336,24 @@ static void send_all_zero_progress_terminates(void **state) {
   assert_true(io_calls(&f) <= 4);
 }
 
+/* The same with one byte left: a zero return is no progress whatever the remainder, so the
+ * call fails at once instead of asking again. */
+static void send_all_zero_progress_on_last_byte(void **state) {
+  (void)state;
+  struct iovec v = IOV("abc", 3);
+  struct msghdr m;
+  memset(&m, 0, sizeof(m));
+  m.msg_iov = &v;
+  m.msg_iovlen = 1;
+  const sc_fake_step s[] = {SC_FAKE_STEP_BYTES(2), SC_FAKE_STEP_BYTES(0)};
+  sc_fake f;
+  fake_setup(&f, s, 2);
+  size_t sent = 0;
+  assert_int_equal(sc_send_all(&f.t, 3, &m, 0, -1, &sent), -EIO);
+  assert_int_equal(sent, 2);
+  assert_int_equal(io_calls(&f), 2);
+}
+
 /* A transport that claims more than it was offered is an error, not an overrun. */
 static void send_all_overclaim_is_error(void **state) {
   (void)state;
@@ -584,6 +602,37 @@ static void deadline_timed_out_or_failed_wait_ends_the_call(void **state) {
   assert_int_equal(f.ncalls, 3);
 }
 
+/* timeout_ms == 1 is a deadline like any other: a call that finishes before the clock
+ * moves succeeds, and a wait is given the 1 ms. */
+static void deadline_of_one_ms(void **state) {
+  (void)state;
+  struct iovec v[5];
+  struct msghdr m;
+  make_msg(&m, v);
+  const sc_fake_step io[] = {SC_FAKE_STEP_BYTES(2), SC_FAKE_STEP_ERR(EAGAIN)};
+  const sc_fake_step waits[] = {SC_FAKE_STEP_READY(0)};
+  sc_fake f;
+  fake_setup(&f, io, 2);
+  sc_fake_script_waits(&f, waits, 1);
+  size_t sent = 0;
+  assert_int_equal(sc_send_all(&f.t, 3, &m, 0, 1, &sent), 10);
+  assert_int_equal(sent, 10);
+  assert_memory_equal(f.out, CONCAT, 10);
+  assert_int_equal(last_rec(&f, SC_FAKE_WAIT)->timeout_ms, 1);
+
+  const unsigned char *src = (const unsigned char *)"0123456789";
+  fake_setup(&f, io, 2);
+  sc_fake_script_waits(&f, waits, 1);
+  f.in = src;
+  f.in_len = 10;
+  char buf[10];
+  struct iovec b = IOV(buf, sizeof(buf));
+  size_t got = 0;
+  assert_int_equal(sc_recv_fill(&f.t, 3, &b, 1, 1, &got), 10);
+  assert_memory_equal(buf, src, 10);
+  assert_int_equal(last_rec(&f, SC_FAKE_WAIT)->timeout_ms, 1);
+}
+
 /* timeout_ms < 0: no deadline, the clock is never read and every wait is unbounded. */
 static void deadline_none_without_timeout(void **state) {
   (void)state;
@@ -759,6 +808,7 @@ int main(void) {
       cmocka_unit_test(send_all_wait_eintr_and_error),
       cmocka_unit_test(send_all_error_after_partial),
       cmocka_unit_test(send_all_zero_progress_terminates),
+      cmocka_unit_test(send_all_zero_progress_on_last_byte),
       cmocka_unit_test(send_all_overclaim_is_error),
       cmocka_unit_test(send_all_iov_max),
       cmocka_unit_test(send_all_total_too_large),
@@ -770,6 +820,7 @@ int main(void) {
       cmocka_unit_test(deadline_eintr_slow_calls_and_interrupted_waits),
       cmocka_unit_test(deadline_interrupted_wait_at_the_deadline),
       cmocka_unit_test(deadline_timed_out_or_failed_wait_ends_the_call),
+      cmocka_unit_test(deadline_of_one_ms),
       cmocka_unit_test(deadline_none_without_timeout),
       cmocka_unit_test(deadline_monotonic_clock_when_now_ms_is_null),
       cmocka_unit_test(recv_msg_retries_eintr),

@@ -2,6 +2,7 @@
  * PAIR-E6 (invalid type), X-NONBLOCK, close-on-exec by default. Every child
  * process is waited for; nothing sleeps for ordering. */
 #include <fcntl.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -205,13 +206,37 @@ static void close_sets_minus_one(void **state) {
   sc_pair_close(NULL);
 }
 
+/* Descriptor 0 is a descriptor like any other: a pair opened with 0 free may get it, and
+ * sc_pair_close closes it. */
+static void close_descriptor_zero(void **state) {
+  (void)state;
+  int saved = dup(STDIN_FILENO);
+  assert_true(saved >= 0);
+  assert_int_equal(close(STDIN_FILENO), 0);
+  int sv[2];
+  int r = sc_pair_open(SOCK_STREAM, 0, sv);
+  int zero_end = r == 0 ? sv[0] : -2;
+  bool zero_open = false;
+  if (r == 0) {
+    sc_pair_close(sv);
+    zero_open = fcntl(STDIN_FILENO, F_GETFD) >= 0;
+  }
+  assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
+  assert_int_equal(close(saved), 0);
+  assert_int_equal(r, 0);
+  assert_int_equal(zero_end, STDIN_FILENO);
+  assert_false(zero_open);
+  assert_int_equal(sv[0], -1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(stream_pair_full_duplex),  cmocka_unit_test(own_end_reads_nothing),
-      cmocka_unit_test(default_cloexec_blocking), cmocka_unit_test(nonblock_both_ends),
-      cmocka_unit_test(inherit_clears_cloexec),   cmocka_unit_test(message_boundaries_kept),
-      cmocka_unit_test(invalid_type_and_flags),   cmocka_unit_test(emfile_at_limit),
-      cmocka_unit_test(works_across_fork),        cmocka_unit_test(close_sets_minus_one),
+      cmocka_unit_test(close_descriptor_zero),   cmocka_unit_test(stream_pair_full_duplex),
+      cmocka_unit_test(own_end_reads_nothing),   cmocka_unit_test(default_cloexec_blocking),
+      cmocka_unit_test(nonblock_both_ends),      cmocka_unit_test(inherit_clears_cloexec),
+      cmocka_unit_test(message_boundaries_kept), cmocka_unit_test(invalid_type_and_flags),
+      cmocka_unit_test(emfile_at_limit),         cmocka_unit_test(works_across_fork),
+      cmocka_unit_test(close_sets_minus_one),
   };
   return cmocka_run_group_tests_name("pair", tests, NULL, NULL);
 }

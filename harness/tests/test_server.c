@@ -29,10 +29,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/pidfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -321,6 +323,31 @@ static void test_reset(void **state) {
   finish(&h);
 }
 
+/* A client that resets (nothing owed to it) is logged as "closed (reset)", not as an
+ * error. The reset reaches the server before the other client's next message, so it is
+ * handled in that wakeup at the latest, before the stop is read. */
+static void test_reset_logged(void **state) {
+  (void)state;
+  harness h;
+  configure(&h, 0, 0, 0);
+  start(&h);
+  int other = connect_client(h.port);
+  int c = connect_client(h.port);
+  round_trip(c, "hi", 2);
+  sc_addr local;
+  assert_int_equal(sc_addr_local(c, &local), 0);
+  char want[96];
+  (void)snprintf(want, sizeof(want), "client 127.0.0.1:%d closed (reset)\n", sc_addr_port(&local));
+  reset_close(c);
+  round_trip(other, "after", 5);
+  assert_int_equal(close(other), 0);
+  stop(&h);
+  assert_int_equal(h.rc, 0);
+  assert_non_null(strstr(h.log_buf, want));
+  assert_null(strstr(h.log_buf, "closed (error"));
+  finish(&h);
+}
+
 /* Over the cap, clients are accepted and closed at once; when a slot frees up,
  * a new client is served again. */
 static void test_cap(void **state) {
@@ -362,26 +389,27 @@ static void test_cap(void **state) {
   finish(&h);
 }
 
-/* A client that sends without ever reading its replies is held by
- * backpressure (the server stops reading it) and never blocks another. */
-static void test_non_reader_does_not_block(void **state) {
-  (void)state;
-  harness h;
-  configure(&h, 0, 64, 1); /* 1-byte reads: every byte owes a reply */
-  start(&h);
-  int hog = connect_client(h.port);
-  int rcv = 4096;
-  assert_int_equal(setsockopt(hog, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv)), 0);
+/* Connects a client that sends without reading its replies until the server holds it
+ * by backpressure (no room to send for 200 ms; 64 MiB at most). Returns the client (left
+ * non-blocking) and the bytes it sent in *total. */
+static int connect_hog(const harness *h, size_t *total) {
+  int small = 4096;
+  /* Small buffers on both ends (the server's end inherits the listener's): the hog is
+   * held after some kilobytes, not megabytes read one byte at a time. */
+  assert_int_equal(setsockopt(h->cfg.listen_fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+  assert_int_equal(setsockopt(h->cfg.listen_fd, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
+  int hog = connect_client(h->port);
+  assert_int_equal(setsockopt(hog, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small)), 0);
+  assert_int_equal(setsockopt(hog, SOL_SOCKET, SO_SNDBUF, &small, sizeof(small)), 0);
   assert_int_equal(fcntl(hog, F_SETFL, O_NONBLOCK), 0);
   static char chunk[65536];
   memset(chunk, 'h', sizeof(chunk));
-  size_t total = 0;
+  *total = 0;
   bool saturated = false;
-  /* Bounded: 64 MiB at most; saturation = no room to send for 200 ms. */
-  while (total < ((size_t)64 << 20)) {
+  while (*total < ((size_t)64 << 20)) {
     ssize_t n = send(hog, chunk, sizeof(chunk), MSG_NOSIGNAL);
     if (n > 0) {
-      total += (size_t)n;
+      *total += (size_t)n;
       continue;
     }
     assert_true(n < 0 && (errno == EAGAIN || errno == EINTR));
@@ -394,6 +422,18 @@ static void test_non_reader_does_not_block(void **state) {
     }
   }
   assert_true(saturated);
+  return hog;
+}
+
+/* A client that sends without ever reading its replies is held by
+ * backpressure (the server stops reading it) and never blocks another. */
+static void test_non_reader_does_not_block(void **state) {
+  (void)state;
+  harness h;
+  configure(&h, 0, 64, 1); /* 1-byte reads: every byte owes a reply */
+  start(&h);
+  size_t total = 0;
+  int hog = connect_hog(&h, &total);
   int other = connect_client(h.port);
   for (int i = 0; i < 20; i++) {
     round_trip(other, "ping", 4);
@@ -686,6 +726,29 @@ static void test_log_on_descriptor_zero(void **state) {
   finish(&h);
 }
 
+/* server.h: the stop descriptor may be 0 like any other (a daemon's stdin): the server
+ * stops when it is readable. */
+static void test_stop_on_descriptor_zero(void **state) {
+  (void)state;
+  int saved = dup(STDIN_FILENO);
+  assert_true(saved >= 0);
+  harness h;
+  configure(&h, 0, 0, 0);
+  assert_int_equal(dup2(h.stop[0], STDIN_FILENO), STDIN_FILENO);
+  assert_int_equal(close(h.stop[0]), 0);
+  h.stop[0] = STDIN_FILENO;
+  h.cfg.stop_fd = STDIN_FILENO;
+  start(&h);
+  int c = connect_client(h.port);
+  round_trip(c, "zero", 4);
+  assert_int_equal(close(c), 0);
+  stop(&h); /* bounded: the join fails the test if the stop is never seen */
+  assert_int_equal(h.rc, 0);
+  assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
+  assert_int_equal(close(saved), 0);
+  finish(&h);
+}
+
 /* The log pipe's reader is gone: the log is given up (its lines counted as
  * dropped), the server keeps serving and does not spin on EPOLLERR. */
 static void test_log_reader_gone(void **state) {
@@ -737,9 +800,12 @@ static void test_log_reader_gone(void **state) {
  * server thread, so the counters are atomic). */
 typedef struct faults {
   sc_transport t;
-  int unwatchable;      /* accepts left whose client is swapped for /dev/null (epoll refuses it) */
-  bool anonymous;       /* accept reports no peer address (len 0) */
-  int log_err;          /* log writes fail with -log_err (0: none) */
+  int unwatchable;  /* accepts left whose client is swapped for /dev/null (epoll refuses it) */
+  bool anonymous;   /* accept reports no peer address (len 0) */
+  int log_err;      /* log writes fail with -log_err (0: none) */
+  int accept_fails; /* accepts left that fail with -accept_err, the client left pending */
+  int accept_err;
+  size_t log_cap;       /* log writes take at most this many bytes (0: no cap) */
   unsigned long writes; /* log writes attempted */
 } faults;
 
@@ -764,6 +830,10 @@ static int faults_wait(const sc_transport *t, int fd, short events, int timeout_
 static int faults_accept(const sc_transport *t, int fd, struct sockaddr *addr, socklen_t *len,
                          int flags) {
   faults *f = t->ctx;
+  if (__atomic_load_n(&f->accept_fails, __ATOMIC_ACQUIRE) > 0) {
+    __atomic_sub_fetch(&f->accept_fails, 1, __ATOMIC_ACQ_REL);
+    return -f->accept_err;
+  }
   int c = sc_transport_kernel()->accept(sc_transport_kernel(), fd, addr, len, flags);
   if (c < 0) {
     return c;
@@ -785,6 +855,9 @@ static ssize_t faults_write(const sc_transport *t, int fd, const void *buf, size
   unsigned long n = __atomic_add_fetch(&f->writes, 1, __ATOMIC_ACQ_REL);
   if (f->log_err != 0) {
     return n > MAX_LOG_WRITES ? -EIO : -f->log_err;
+  }
+  if (f->log_cap != 0 && len > f->log_cap) {
+    len = f->log_cap;
   }
   return sc_transport_kernel()->write(sc_transport_kernel(), fd, buf, len);
 }
@@ -820,6 +893,122 @@ static void wait_in_syscall(harness *h, long a, long b) {
  * the handler has run. */
 static void interrupt_server(harness *h) {
   assert_int_equal(sc_test_interrupt(h->thread, OBSERVE_LIMIT_MS), 0);
+}
+
+static int g_epfd;
+
+static bool is_epoll(int fd, const struct stat *st) {
+  (void)st;
+  char path[64];
+  char target[64];
+  (void)snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+  ssize_t n = readlink(path, target, sizeof(target) - 1);
+  if (n < 0) {
+    return false;
+  }
+  target[n] = '\0';
+  if (strcmp(target, "anon_inode:[eventpoll]") != 0) {
+    return false;
+  }
+  g_epfd = fd;
+  return true;
+}
+
+/* The interest the server's epoll set (the process's only one) holds, from
+ * /proc/self/fdinfo: the listening socket's events in *listening (0 if it is not in the
+ * set), and the count of client descriptors (all but the listening socket and the stop
+ * pipe) with their events OR'ed in *clients. */
+static int epoll_interest(const harness *h, uint32_t *listening, uint32_t *clients) {
+  assert_int_equal(sc_test_count_fds(is_epoll), 1);
+  char path[64];
+  (void)snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", g_epfd);
+  FILE *f = fopen(path, "re");
+  assert_non_null(f);
+  char line[256];
+  int count = 0;
+  *listening = 0;
+  *clients = 0;
+  while (fgets(line, sizeof(line), f) != NULL) {
+    int tfd = -1;
+    unsigned ev = 0;
+    if (sscanf(line, "tfd: %d events: %x", &tfd, &ev) != 2 || tfd == h->stop[0]) {
+      continue;
+    }
+    if (tfd == h->cfg.listen_fd) {
+      *listening = ev;
+    } else {
+      *clients |= ev;
+      count++;
+    }
+  }
+  assert_int_equal(fclose(f), 0);
+  return count;
+}
+
+/* Once backpressure ends (the hog reads every reply owed), the client is watched for input
+ * only: with EPOLLOUT left in its interest the level-triggered loop would wake for a
+ * writable socket with nothing to write, again and again. Checked once the server is back
+ * asleep in epoll_wait after writing the last reply. */
+static void test_backpressure_ends_with_input_interest(void **state) {
+  (void)state;
+  harness h;
+  configure(&h, 0, 64, 1);
+  start(&h);
+  size_t total = 0;
+  int hog = connect_hog(&h, &total);
+  assert_int_equal(fcntl(hog, F_SETFL, 0), 0); /* reads bounded by SO_RCVTIMEO */
+  static char replies[65536];
+  for (size_t left = 2 * total; left > 0;) {
+    size_t want = left < sizeof(replies) ? left : sizeof(replies);
+    assert_int_equal(read_exact(hog, replies, want), (ssize_t)want);
+    for (size_t i = 0; i < want; i++) {
+      assert_int_equal(replies[i], "ok"[(2 * total - left + i) % 2]);
+    }
+    left -= want;
+  }
+  wait_in_syscall(&h, SYS_epoll_wait, SYS_epoll_pwait);
+  uint32_t listening = 0;
+  uint32_t events = 0;
+  assert_int_equal(epoll_interest(&h, &listening, &events), 1);
+  assert_int_equal(events & (EPOLLIN | EPOLLOUT), EPOLLIN);
+  round_trip(hog, "x", 1);
+  assert_int_equal(close(hog), 0);
+  stop(&h);
+  assert_int_equal(h.rc, 0);
+  assert_int_equal(h.stats.messages, total + 1);
+  finish(&h);
+}
+
+/* accept() out of buffers (ENOBUFS) with two clients waiting: the spare descriptor
+ * accepts and closes the first, and accepting goes on in the same wakeup (nothing is
+ * paused): once the server sleeps again the second client is registered and the listening
+ * socket still watched. */
+static void test_spare_accept_keeps_accepting(void **state) {
+  (void)state;
+  faults f;
+  faults_init(&f);
+  f.accept_err = ENOBUFS;
+  f.accept_fails = 1;
+  harness h;
+  configure(&h, 0, 0, 0);
+  h.cfg.transport = &f.t;
+  int x1 = connect_client(h.port); /* both queued before the loop runs */
+  int x2 = connect_client(h.port);
+  start(&h);
+  assert_closed_by_server(x1);
+  wait_in_syscall(&h, SYS_epoll_wait, SYS_epoll_pwait);
+  uint32_t listening = 0;
+  uint32_t events = 0;
+  assert_int_equal(epoll_interest(&h, &listening, &events), 1);
+  assert_true((listening & EPOLLIN) != 0);
+  round_trip(x2, "second", 6);
+  assert_int_equal(close(x1), 0);
+  assert_int_equal(close(x2), 0);
+  stop(&h);
+  assert_int_equal(h.rc, 0);
+  assert_int_equal(h.stats.rejected, 1);
+  assert_int_equal(h.stats.accepted, 1);
+  finish(&h);
 }
 
 /* A signal handled while the loop waits in epoll_wait (EINTR) neither stops nor
@@ -876,6 +1065,120 @@ static void test_unwatchable_client_rejected(void **state) {
   assert_int_equal(f.unwatchable, 0);
   finish(&h);
   assert_int_equal((int)sc_test_count_fds(NULL), fds_before); /* /dev/null closed too */
+}
+
+/* accept() out of buffers (ENOBUFS) while descriptor 0 is the lowest free one: the spare
+ * descriptor is given up and the waiting client accepted on descriptor 0 and closed
+ * (0 is a descriptor like any other), the spare reopened (on 0 now), the loop goes on
+ * serving, and at the stop the spare is closed: nothing is left open. */
+static void test_out_of_buffers_on_descriptor_zero(void **state) {
+  (void)state;
+  int saved = dup(STDIN_FILENO);
+  assert_true(saved >= 0);
+  int fds_before = (int)sc_test_count_fds(NULL);
+  faults f;
+  faults_init(&f);
+  f.accept_err = ENOBUFS;
+  harness h;
+  configure(&h, 0, 0, 0);
+  h.cfg.transport = &f.t;
+  start(&h);
+  int c = connect_client(h.port);
+  round_trip(c, "before", 6);
+  /* The socket first: once 0 is closed, the next descriptor this process opens takes it. */
+  int x = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  assert_true(x >= 0);
+  struct timeval tv = {.tv_sec = IO_TIMEOUT_S, .tv_usec = 0};
+  assert_int_equal(setsockopt(x, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+  struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(h.port)};
+  sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  __atomic_store_n(&f.accept_fails, 1, __ATOMIC_RELEASE);
+  assert_int_equal(close(STDIN_FILENO), 0);
+  assert_int_equal(connect(x, (struct sockaddr *)&sin, sizeof(sin)), 0);
+  assert_closed_by_server(x);
+  assert_int_equal(close(x), 0);
+  round_trip(c, "after", 5);
+  assert_int_equal(close(c), 0);
+  stop(&h);
+  assert_int_equal(h.rc, 0);
+  assert_int_equal(h.stats.rejected, 1);
+  assert_int_equal(h.stats.accepted, 1);
+  assert_int_equal(f.accept_fails, 0);
+  bool zero_open = fcntl(STDIN_FILENO, F_GETFD) >= 0;
+  assert_int_equal(dup2(saved, STDIN_FILENO), STDIN_FILENO);
+  assert_int_equal(close(saved), 0);
+  assert_false(zero_open);
+  finish(&h);
+  assert_int_equal((int)sc_test_count_fds(NULL), fds_before - 1);
+}
+
+static long long monotonic_ms(void) {
+  struct timespec t;
+  assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &t), 0);
+  return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Descriptor exhaustion that the spare descriptor cannot relieve (accept fails with EMFILE
+ * again after it is given up) pauses accepting for a short time only (server.c: PAUSE_MS,
+ * 100 ms): the waiting client is served well within 1 s. The client connects at .93 s of
+ * the monotonic clock, so the pause's end falls in the next second (the timespec carry). */
+static void test_pause_ends_across_a_second(void **state) {
+  (void)state;
+  faults f;
+  faults_init(&f);
+  f.accept_err = EMFILE;
+  f.accept_fails = 2;
+  harness h;
+  configure(&h, 0, 0, 0);
+  h.cfg.transport = &f.t;
+  start(&h);
+  struct timespec at;
+  assert_int_equal(clock_gettime(CLOCK_MONOTONIC, &at), 0);
+  at.tv_sec += at.tv_nsec < 930000000L ? 0 : 1;
+  at.tv_nsec = 930000000L;
+  assert_int_equal(clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL), 0);
+  long long t0 = monotonic_ms();
+  int c = connect_client(h.port);
+  round_trip(c, "paused", 6);
+  long long took = monotonic_ms() - t0;
+  assert_int_equal(close(c), 0);
+  stop(&h);
+  assert_int_equal(h.rc, 0);
+  assert_int_equal(f.accept_fails, 0);
+  assert_int_equal(h.stats.accepted, 1);
+  if (took >= 1000) {
+    fail_msg("a client waited %lld ms through a pause", took);
+  }
+  finish(&h);
+}
+
+/* A log written directly (a memfd: epoll cannot watch it) one byte per write: each line
+ * is written whole, its newline included, when it is logged, not at the next line or the
+ * stop. The "connected" line is logged before the client's first message is read, so it
+ * is complete once the client has its reply. */
+static void test_direct_log_short_writes_whole_lines(void **state) {
+  (void)state;
+  faults f;
+  faults_init(&f);
+  f.log_cap = 1;
+  harness h;
+  configure(&h, 0, 0, 0);
+  h.cfg.transport = &f.t;
+  start(&h);
+  int c = connect_client(h.port);
+  round_trip(c, "one", 3);
+  sc_addr local;
+  assert_int_equal(sc_addr_local(c, &local), 0);
+  char want[96];
+  int n = snprintf(want, sizeof(want), "client 127.0.0.1:%d connected\n", sc_addr_port(&local));
+  char got[96];
+  assert_int_equal(pread(h.cfg.log_fd, got, sizeof(got), 0), n);
+  assert_memory_equal(got, want, (size_t)n);
+  assert_int_equal(close(c), 0);
+  stop(&h);
+  assert_int_equal(h.rc, 0);
+  assert_int_equal(strncmp(h.log_buf, want, (size_t)n), 0);
+  finish(&h);
 }
 
 /* A peer address that cannot be printed (none at all here) is logged as "?". */
@@ -1233,16 +1536,23 @@ int main(void) {
       cmocka_unit_test(test_full_buffer_message),
       cmocka_unit_test(test_eof_flushes_replies),
       cmocka_unit_test(test_reset),
+      cmocka_unit_test(test_reset_logged),
       cmocka_unit_test(test_cap),
       cmocka_unit_test(test_non_reader_does_not_block),
+      cmocka_unit_test(test_backpressure_ends_with_input_interest),
       cmocka_unit_test(test_clean_stop),
       cmocka_unit_test(test_emfile),
       cmocka_unit_test(test_log_pipe_never_read),
       cmocka_unit_test(test_log_socket_never_read),
       cmocka_unit_test(test_log_reader_gone),
       cmocka_unit_test(test_log_on_descriptor_zero),
+      cmocka_unit_test(test_stop_on_descriptor_zero),
       cmocka_unit_test(test_signal_does_not_stop_loop),
       cmocka_unit_test(test_unwatchable_client_rejected),
+      cmocka_unit_test(test_out_of_buffers_on_descriptor_zero),
+      cmocka_unit_test(test_pause_ends_across_a_second),
+      cmocka_unit_test(test_spare_accept_keeps_accepting),
+      cmocka_unit_test(test_direct_log_short_writes_whole_lines),
       cmocka_unit_test(test_anonymous_peer_logged),
       cmocka_unit_test(test_log_drain_survives_signal),
       cmocka_unit_test(test_log_drain_reader_gone),
