@@ -17,7 +17,7 @@ they are not run and count neither way. Score = killed / (killed + survived).
 
 Stages, each in the scratch copy (build/mutants/src, built incrementally in
 build/mutants/asan and build/mutants/fuzz): the mutated module's own unit test
-(test_<module>, built alone: most mutants die there cheaply), build (ASan preset flags,
+(test_<module> and test_<module>_*, built alone: most mutants die there cheaply), build (ASan preset flags,
 -Werror; a build failure is stillborn), unit (the other ctest tests, without the install
 test), replay (every corpus and regression), conformance (pytest), fuzz (the targets that
 drive the mutated file, -seed=1, -runs=--fuzz-runs). A stage after the module's own test
@@ -353,13 +353,15 @@ class Runner:
             base = os.path.basename(m["file"])
             # The mutated module's own unit test first: most mutants die there, for the
             # price of one compile and one link.
-            own = f"test_{base[:-2]}"
-            if not os.path.exists(os.path.join(ROOT, "harness", "tests", f"{own}.c")):
-                own = None
+            # (test_<module>.c and its siblings test_<module>_*.c, e.g. test_server_faults)
+            tests = os.path.join(ROOT, "harness", "tests")
+            mine = sorted(f[:-2] for f in os.listdir(tests)
+                          if f == f"test_{base}" or (f.startswith(f"test_{base[:-2]}_") and f.endswith(".c")))
+            own = "|".join(mine) or None
             if own:
-                if self.run(["cmake", "--build", self.asan, "-j2", "--target", own]).returncode:
+                if self.run(["cmake", "--build", self.asan, "-j2"] + [a for t in mine for a in ("--target", t)]).returncode:
                     return "stillborn", "build"
-                if self.run(["ctest", "--test-dir", self.asan, "-R", f"^{own}$",
+                if self.run(["ctest", "--test-dir", self.asan, "-R", f"^({own})$",
                              "--output-on-failure"]).returncode:
                     return "killed", f"unit:{own}"
             if self.run(["cmake", "--build", self.asan, "-j2"]).returncode != 0:
