@@ -48,4 +48,4 @@ def summary():
         if name == "timeo-tick" and a == "jiffies":
             a += "(%dus)" % f["value"]
         parts.append("%s=%s%s" % (name, a, " (forced)" if f["forced"] else ""))
-    return "kernel %s: %s" % (FACTS["kernel"], ", ".join(parts))
+    return "kernel %s: dgram-max=%d, %s" % (FACTS["kernel"], FACTS["dgram_max"], ", ".join(parts))

@@ -37,6 +37,7 @@ def other(name):
 
 def test_every_fact_measured_within_the_spec():
     assert MEASURED["kernel"] == os.uname().release
+    assert MEASURED["dgram_max"] > 0 and " dgram-max=%d" % MEASURED["dgram_max"] in kfacts().stdout
     assert len(MEASURED["facts"]) == 13
     for name, f in MEASURED["facts"].items():
         assert f["answer"] in f["allowed"] and not f["forced"] and f["observed"], (name, f)
@@ -53,7 +54,10 @@ def test_forcing_and_findings():
     # an answer outside the spec's set is a finding: exit 1, named on the line
     out = kfacts(env={"SC_KFACTS": "cred-order=out"})
     assert out.returncode == 1 and "FINDING cred-order [CRED-5] outside the spec's set" in out.stdout, out
-    for bad in ("no-such-fact=x", "cred-order=sideways", "cred-order"):
+    sized = json.loads(kfacts("--json", env={"SC_KFACTS": "dgram-max=1000"}).stdout)
+    assert sized["dgram_max"] == 1000 and MEASURED["dgram_max"] > 1000
+    for bad in ("no-such-fact=x", "cred-order=sideways", "cred-order", "dgram-max=0", "dgram-max=12x",
+                "dgram-max="):
         r = kfacts(env={"SC_KFACTS": bad})
         assert r.returncode != 0 and "SC_KFACTS: cannot parse" in r.stderr and r.stdout == "", (bad, r)
 
@@ -63,10 +67,12 @@ ORACLE_FACTS = ["dgram-peerclose", "seqpacket-reset-order", "seqpacket-empty-res
                 "stream-peek-fds", "unbound-namelen"]
 
 
-@pytest.mark.parametrize("name", ORACLE_FACTS)
+@pytest.mark.parametrize("name", ORACLE_FACTS + ["dgram-max"])
 def test_oracle_follows_the_fact(name):
     dirs = [os.path.join(ROOT, "corpus", "msghdr"), os.path.join(ROOT, "corpus", "regressions", "msghdr")]
-    env = dict(os.environ, SC_KFACTS="%s=%s" % (name, other(name)))
+    # dgram-max: a limit below the committed corpus's datagrams (4096: a page's worth)
+    force = "dgram-max=4096" if name == "dgram-max" else "%s=%s" % (name, other(name))
+    env = dict(os.environ, SC_KFACTS=force)
     r = subprocess.run([REPLAY_MSGHDR, "--timeout", "10"] + dirs, capture_output=True, text=True, env=env,
                        timeout=TIMEOUT, check=False)
     assert r.returncode != 0 and "sockcheck: MISMATCH" in r.stderr, (name, r.stderr[-800:])

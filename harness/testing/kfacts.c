@@ -503,10 +503,27 @@ static const fact_def k_facts[SC_KF_COUNT] = {
  * HZ=250, the common default. */
 #define FORCED_TICK_US 4000
 
+/* SO_SNDBUF - 32 of a fresh AF_UNIX datagram socket (unix_dgram_sendmsg's limit), or the
+ * Linux default's when it cannot be read. */
+static long measure_dgram_max(void) {
+  int sv[2];
+  int sndbuf = 0;
+  socklen_t len = sizeof sndbuf;
+  long max = 212992 - 32;
+  if (pair(SOCK_DGRAM, sv) == 0) {
+    if (getsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, &len) == 0 && sndbuf > 32) {
+      max = sndbuf - 32;
+    }
+    close_all(sv, 2);
+  }
+  return max;
+}
+
 void sc_kfacts_measure(sc_kfacts *kf) {
   memset(kf, 0, sizeof *kf);
   struct utsname u;
   snprintf(kf->kernel, sizeof kf->kernel, "%s", uname(&u) == 0 ? u.release : "unknown");
+  kf->dgram_max = measure_dgram_max();
   for (unsigned i = 0; i < SC_KF_COUNT; i++) {
     kf->answer[i] = k_facts[i].measure(kf, (sc_kfact_id)i);
   }
@@ -543,6 +560,23 @@ int sc_kfacts_force(sc_kfacts *kf, const char *spec) {
     const char *eq = memchr(p, '=', len);
     if (eq == NULL) {
       return SC_ERR(EINVAL);
+    }
+    if ((size_t)(eq - p) == strlen("dgram-max") && strncmp(p, "dgram-max", 9) == 0) {
+      char num[24];
+      size_t n = len - (size_t)(eq + 1 - p);
+      char *stop = NULL;
+      if (n == 0 || n >= sizeof num) {
+        return SC_ERR(EINVAL);
+      }
+      memcpy(num, eq + 1, n);
+      num[n] = '\0';
+      long v = strtol(num, &stop, 10);
+      if (*stop != '\0' || v <= 0) {
+        return SC_ERR(EINVAL);
+      }
+      next.dgram_max = v;
+      p = end != NULL ? end + 1 : p + len;
+      continue;
     }
     int i = find_fact(p, (size_t)(eq - p));
     int a = i < 0 ? -2 : find_answer((unsigned)i, eq + 1, len - (size_t)(eq + 1 - p));
@@ -608,7 +642,7 @@ const char *sc_kfact_answer_name(sc_kfact_id id, int answer) {
 }
 
 void sc_kfacts_print(const sc_kfacts *kf, FILE *out) {
-  fprintf(out, "kernel %s:", kf->kernel);
+  fprintf(out, "kernel %s: dgram-max=%ld", kf->kernel, kf->dgram_max);
   for (unsigned i = 0; i < SC_KF_COUNT; i++) {
     fprintf(out, " %s=%s", k_facts[i].name, sc_kfact_answer_name((sc_kfact_id)i, kf->answer[i]));
     if (i == SC_KF_TIMEO_TICK && kf->answer[i] == SC_KF_TICK_JIFFIES) {
@@ -641,7 +675,8 @@ static void json_string(const char *s, FILE *out) {
 void sc_kfacts_json(const sc_kfacts *kf, FILE *out) {
   fprintf(out, "{\"kernel\": ");
   json_string(kf->kernel, out);
-  fprintf(out, ", \"in_spec\": %s, \"facts\": {", sc_kfacts_in_spec(kf) ? "true" : "false");
+  fprintf(out, ", \"in_spec\": %s, \"dgram_max\": %ld, \"facts\": {",
+          sc_kfacts_in_spec(kf) ? "true" : "false", kf->dgram_max);
   for (unsigned i = 0; i < SC_KF_COUNT; i++) {
     const fact_def *f = &k_facts[i];
     fprintf(out, "%s\"%s\": {\"id\": \"%s\", \"answer\": \"%s\", \"allowed\": [\"%s\", \"%s\"], ",

@@ -188,8 +188,10 @@ static void predict_send(const sc_oracle *m, const sc_layout_op *op, sc_oracle_e
         fail(ex, EINVAL, "SEND-3"); /* RULE SEND-3: msg_name naming no bound socket -> EINVAL */
         return;
       }
-      if (total > SC_ORACLE_UNIX_DGRAM_MAX) {
-        fail(ex, EMSGSIZE, "X-DGRAMBIG"); /* RULE X-DGRAMBIG: datagram over SO_SNDBUF-32 */
+      if (total > (size_t)m->kf->dgram_max) {
+        fail(
+            ex, EMSGSIZE,
+            "X-DGRAMBIG"); /* RULE X-DGRAMBIG: datagram over SO_SNDBUF-32 (calibrated: dgram-max) */
         return;
       }
       if (m->wr_shut[e]) {
@@ -219,7 +221,7 @@ static void predict_send(const sc_oracle *m, const sc_layout_op *op, sc_oracle_e
     case SC_LAYOUT_SEQPACKET:
       /* RULE SEND-3: msg_name (any length) is ignored on a connected seqpacket socket
        * (measured) */
-      if (total > SC_ORACLE_UNIX_DGRAM_MAX) {
+      if (total > (size_t)m->kf->dgram_max) {
         fail(ex, EMSGSIZE, "X-DGRAMBIG"); /* RULE X-DGRAMBIG: seqpacket record over SO_SNDBUF-32 */
         return;
       }

@@ -426,7 +426,7 @@ static void follows_kernel_facts(void **state) {
   }
   /* X-PEERCLOSE, seqpacket-reset-order: an oversized record with a reset pending */
   sc_layout_op big = op_send(0, 60000);
-  big.iov.count = 4; /* 240000 > SC_ORACLE_UNIX_DGRAM_MAX */
+  big.iov.count = 4; /* 240000 > dgram-max (212960 with Linux's default buffers) */
   for (int a = 0; a < 2; a++) {
     init_with(SC_LAYOUT_SEQPACKET, SC_KF_SEQPACKET_RESET_ORDER, a);
     step(&s1);
@@ -455,6 +455,17 @@ static void follows_kernel_facts(void **state) {
     step(&s1);
     ex = step(&r1);
     assert_ok(&ex, 1, a == SC_KF_ECHO_ECHOED ? MSG_CMSG_CLOEXEC : 0);
+  }
+  /* X-DGRAMBIG, dgram-max: the calibrated size limit, whatever the machine's default */
+  for (unsigned k = SC_LAYOUT_DGRAM; k <= SC_LAYOUT_SEQPACKET; k++) {
+    init_with(k, SC_KF_DGRAM_PEERCLOSE, sc_kfact(sc_kfacts_get(), SC_KF_DGRAM_PEERCLOSE));
+    g_kf.dgram_max = 1000;
+    sc_layout_op at = op_send(0, 1000);
+    sc_layout_op over = op_send(0, 1001);
+    ex = step(&at);
+    assert_ok(&ex, 1000, 0);
+    ex = step(&over);
+    assert_err(&ex, EMSGSIZE);
   }
   /* SEND-4, stream-peek-fds: a 1-byte MSG_PEEK before a send that carries a descriptor */
   sc_layout_op with_fd = op_send(0, 1);

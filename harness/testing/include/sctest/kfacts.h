@@ -70,6 +70,10 @@ typedef struct sc_kfacts {
   long value[SC_KF_COUNT];        /* TIMEO_TICK: the tick in microseconds; else 0 */
   char observed[SC_KF_COUNT][80]; /* what the probe saw, in words */
   char kernel[64];                /* uname release */
+  /* The largest AF_UNIX datagram or record a socket with the default send buffer sends:
+   * SO_SNDBUF - 32 (net.core.wmem_default; 212960 with Linux's default). A measured size,
+   * any value within the spec; "dgram-max=N" in SC_KFACTS forces it. */
+  long dgram_max;
 } sc_kfacts;
 
 /* Measures every fact on the running kernel into kf (a few socket calls each, every
@@ -77,7 +81,8 @@ typedef struct sc_kfacts {
  * the reason in observed. */
 void sc_kfacts_measure(sc_kfacts *kf);
 
-/* Applies "name=answer[,name=answer...]" to kf (answer: a name of the fact's set, or "out").
+/* Applies "name=answer[,name=answer...]" to kf (answer: a name of the fact's set, or "out";
+ * for dgram-max a size in bytes).
  * Returns 0, or -EINVAL with nothing applied when a name or answer is unknown. */
 int sc_kfacts_force(sc_kfacts *kf, const char *spec);
 

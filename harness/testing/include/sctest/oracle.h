@@ -24,8 +24,6 @@ extern "C" {
 
 #define SC_ORACLE_MAX_ERRS 4
 #define SC_ORACLE_MAX_CHUNKS (SC_LAYOUT_MAX_OPS + 1)
-/* Largest datagram an AF_UNIX dgram/seqpacket socket sends: SO_SNDBUF (212992) - 32. */
-#define SC_ORACLE_UNIX_DGRAM_MAX 212960u
 /* Largest UDP/IPv4 payload: 65535 - 8 - 20. */
 #define SC_ORACLE_UDP_MAX 65507u
 
