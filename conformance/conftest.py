@@ -91,24 +91,24 @@ def pytest_deselected(items):
 
 
 def pytest_collection_finish(session):
-    """When tests were deselected (-k, -m, bundled_only), the probe batches run only the
-    selected tests' scripts (every worker computes the same set)."""
-    if not _DESELECTED:
-        return
-    used = set()
-    for item in session.items:
-        params = item.callspec.params.values() if hasattr(item, "callspec") else ()
-        for v in params:
-            used.add(v.text() if isinstance(v, sc_probe.Script) else v if isinstance(v, str) else None)
-    sc_probe.keep_only(used)
+    """The scripts the collected tests take as parameters join the batches; when tests were
+    deselected (-k, -m, bundled_only) the batches hold only the selected tests' scripts.
+    Every worker collects the same items in the same order, so the shards agree."""
+    used = sc_probe.register_params(session.items)
+    if _DESELECTED:
+        sc_probe.keep_only(used)
+
+
+def program_dir(config):
+    """--bin-dir, else $SC_BIN_DIR, else this tree's build/asan/bin (absolute)."""
+    return os.path.abspath(config.getoption("--bin-dir") or os.environ.get("SC_BIN_DIR")
+                           or os.path.join(ROOT, "build", "asan", "bin"))
 
 
 def calibrate(config):
     """The kernel facts (sc_kfacts.py): sockcheck-kfacts from the program directory, or from
     this tree's build when the directory holds another implementation's programs."""
-    where = config.getoption("--bin-dir") or os.environ.get("SC_BIN_DIR") \
-        or os.path.join(ROOT, "build", "asan", "bin")
-    path = os.path.join(os.path.abspath(where), "sockcheck-kfacts")
+    path = os.path.join(program_dir(config), "sockcheck-kfacts")
     if not os.access(path, os.X_OK):
         path = os.path.join(ROOT, "build", "asan", "bin", "sockcheck-kfacts")
     wrap = shlex.split(config.getoption("--probe-wrap") or "")
@@ -120,7 +120,6 @@ def calibrate(config):
 
 def pytest_collection_modifyitems(session, config, items):
     deselect_bundled_only(config, items)
-    sc_probe.register_params(items)
     wrap = config.getoption("--probe-wrap")
     for item in items if wrap else ():
         if "probe" in getattr(item, "fixturenames", ()):
@@ -155,9 +154,7 @@ def pytest_collection_modifyitems(session, config, items):
 
 @pytest.fixture(scope="session")
 def bin_dir(pytestconfig):
-    d = pytestconfig.getoption("--bin-dir") or os.environ.get("SC_BIN_DIR") \
-        or os.path.join(ROOT, "build", "asan", "bin")
-    d = os.path.abspath(d)
+    d = program_dir(pytestconfig)
     assert os.path.isdir(d), "program directory %s does not exist (give --bin-dir)" % d
     return d
 

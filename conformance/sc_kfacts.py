@@ -39,13 +39,5 @@ def tick_us():
 
 
 def summary():
-    """One line for reports: kernel and every fact's answer."""
-    if FACTS is None:
-        return "not calibrated"
-    parts = []
-    for name, f in FACTS["facts"].items():
-        a = f["answer"]
-        if name == "timeo-tick" and a == "jiffies":
-            a += "(%dus)" % f["value"]
-        parts.append("%s=%s%s" % (name, a, " (forced)" if f["forced"] else ""))
-    return "kernel %s: dgram-max=%d, %s" % (FACTS["kernel"], FACTS["dgram_max"], ", ".join(parts))
+    """One line for reports: the kernel and every fact's answer (sockcheck-kfacts's own)."""
+    return FACTS["line"].strip() if FACTS else "not calibrated"

@@ -44,14 +44,17 @@ def keep_only(texts):
 
 
 def register_params(items):
-    """Registers the scripts that collected tests take as Script parameters (texts
-    built after import), so they run in the batches like the rest instead of one
-    probe process each. Every worker collects the same items in the same order,
-    so the registration order (and the shards) stay the same in every worker."""
+    """Registers the scripts that the items take as Script parameters (texts built after
+    import), so they run in the batches like the rest instead of one probe process each;
+    returns the texts of every script the items take as a parameter (Script or text)."""
+    used = set()
     for item in items:
         for value in getattr(getattr(item, "callspec", None), "params", {}).values():
             if isinstance(value, Script):
-                value.text()
+                used.add(value.text())
+            elif isinstance(value, str) and value in _REGISTRY:
+                used.add(value)
+    return used
 
 
 class ProbeError(AssertionError):

@@ -582,10 +582,11 @@ SC_NO_COVERAGE static void kernel_round_trip(const build_case *b, const unsigned
   while ((g = sc_cmsg_next(&it, &item)) == 1) {
     if (item.level == SOL_SOCKET && item.type == SCM_CREDENTIALS) {
       /* CRED-5 where the kernel puts the credentials first (calibrated: cred-order) */
-      SC_FUZZ_CHECK(items++ == 0 || sc_kfact(g_kf, SC_KF_CRED_ORDER) != SC_KF_CRED_FIRST,
+      SC_FUZZ_CHECK(items == 0 || sc_kfact(g_kf, SC_KF_CRED_ORDER) != SC_KF_CRED_FIRST,
                     "CRED-5: credentials arrived after %zu other control message(s) (kernel fact "
                     "cred-order=creds-first)",
-                    items - 1);
+                    items);
+      items++;
       struct ucred cr;
       SC_FUZZ_CHECK(sc_cmsg_creds(&item, &cr) == 0 && cr.pid == g_self.pid &&
                         cr.uid == g_self.uid && cr.gid == g_self.gid,

@@ -117,7 +117,8 @@ static void signal_stop(world *w) {
   }
 }
 
-/* accept(2)'s retry list: the loop must try again. */
+/* accept(2)'s retry list: the loop must try again. Written from the man page apart from
+ * server.c's accept_transient (plus EAGAIN): the model must not share the code it judges. */
 static bool transient(int err) {
   switch (err) {
     case EINTR:

@@ -673,8 +673,18 @@ static void json_string(const char *s, FILE *out) {
 }
 
 void sc_kfacts_json(const sc_kfacts *kf, FILE *out) {
+  char *line = NULL;
+  size_t line_len = 0;
+  FILE *mem = open_memstream(&line, &line_len);
+  if (mem != NULL) {
+    sc_kfacts_print(kf, mem);
+    fclose(mem);
+  }
   fprintf(out, "{\"kernel\": ");
   json_string(kf->kernel, out);
+  fprintf(out, ", \"line\": ");
+  json_string(line != NULL ? line : "", out);
+  free(line);
   fprintf(out, ", \"in_spec\": %s, \"dgram_max\": %ld, \"facts\": {",
           sc_kfacts_in_spec(kf) ? "true" : "false", kf->dgram_max);
   for (unsigned i = 0; i < SC_KF_COUNT; i++) {

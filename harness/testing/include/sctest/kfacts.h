@@ -108,8 +108,8 @@ const char *sc_kfact_answer_name(sc_kfact_id id, int answer);
  * (answers out of the set) are named with what was observed. */
 void sc_kfacts_print(const sc_kfacts *kf, FILE *out);
 
-/* The facts as one JSON object (kernel, in_spec, facts{name: {id, answer, allowed, observed,
- * forced, value}}). */
+/* The facts as one JSON object (kernel, line: sc_kfacts_print's, in_spec, dgram_max,
+ * facts{name: {id, answer, allowed, observed, forced, value}}). */
 void sc_kfacts_json(const sc_kfacts *kf, FILE *out);
 
 #ifdef __cplusplus
