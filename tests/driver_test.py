@@ -227,6 +227,14 @@ def test_all_targets_share_the_budget_in_rounds(proj):
     assert sum(times.values()) <= 6 * 2, times
 
 
+def test_calibration_is_not_fuzzing_time(proj):
+    # the kernel facts are measured (a build, then probes) before the budget's clock starts
+    slow = 'case "$*" in *sockcheck-kfacts*) sleep 2 ;; esac'
+    rc, out, err, _ = proj.run("fuzz", "addr", "--time", "4", "--no-merge", FAKE_RUN_CMAKE=slow)
+    assert rc == 0, (out, err)
+    assert re.search(r"^addr\s+4\s+1\s", out, re.M), out
+
+
 def test_progress_lines_and_final_table(proj):
     rc, out, err, _ = proj.run("fuzz", "addr", "--time", "7", "--no-merge")
     assert rc == 0, (out, err)
